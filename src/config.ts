@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** The one configuration object. Every setting comes from the environment (or CLI flags mapped onto it). */
+const configSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().default('0.0.0.0'),
+  /** Public base URL used in widget snippets; defaults to http://localhost:PORT. */
+  publicUrl: z.url().optional(),
+  /** PostgreSQL server; when unset the embedded PGlite database in dataDir is used. */
+  databaseUrl: z.string().optional(),
+  dataDir: z.string().default('./data'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Trust X-Forwarded-For from a reverse proxy for the visitor's IP. */
+  trustProxy: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Load the demo site into an empty database on start. */
+  demoOnEmpty: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = configSchema.safeParse({
+    port: env.PORT,
+    host: env.HOST,
+    publicUrl: env.RINGTRACE_PUBLIC_URL || undefined,
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.RINGTRACE_DATA_DIR || undefined,
+    logLevel: env.LOG_LEVEL || undefined,
+    trustProxy: env.RINGTRACE_TRUST_PROXY || undefined,
+    demoOnEmpty: env.RINGTRACE_DEMO || undefined,
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  return { ...parsed.data, ...overrides };
+}

@@ -1,0 +1,18 @@
+import type { z } from 'zod';
+import { HttpError } from './errors.js';
+
+/** Validates data a route could not hand to Fastify's schema (e.g. a body that must stay raw for a signature). */
+export function parseOrThrow<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({
+    field: [where, ...i.path.map(String)].join('.'),
+    message: i.message,
+  }));
+  throw new HttpError(
+    400,
+    'invalid_request',
+    issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+    issues,
+  );
+}

@@ -1,0 +1,110 @@
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { bootstrapFirstAccount } from './accounts/bootstrap.js';
+import { createApiKey } from './accounts/keys.js';
+import { buildApp } from './app.js';
+import { systemClock } from './clock.js';
+import { type Config, loadConfig } from './config.js';
+import { type Db, openDb } from './db/db.js';
+import { migrate } from './db/migrate.js';
+import { loadDemo } from './demo/demo.js';
+
+const usage = `ringtrace <command>
+
+  start                      migrate, then serve HTTP on PORT (default 8080)
+  migrate                    apply pending database migrations
+  keys create --account ID   create an API key for an account and print it
+  demo                       load the demo site (a simulated week of visits and calls)
+
+Configuration comes from the environment; see README.md.`;
+
+async function open(config: Config): Promise<Db> {
+  if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
+  const db = await openDb({
+    url: config.databaseUrl,
+    dataDir: config.databaseUrl ? undefined : `${config.dataDir}/pglite`,
+  });
+  await migrate(db);
+  return db;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const config = loadConfig();
+  switch (command) {
+    case 'start':
+      return start(config);
+    case 'migrate': {
+      const db = await openDb({
+        url: config.databaseUrl,
+        dataDir: config.databaseUrl ? undefined : `${config.dataDir}/pglite`,
+      });
+      const applied = await migrate(db);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      return db.close();
+    }
+    case 'keys': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { account: { type: 'string' }, name: { type: 'string' } },
+        allowPositionals: true,
+      });
+      if (positionals[0] !== 'create' || !values.account)
+        throw new UsageError('usage: ringtrace keys create --account <id>');
+      const db = await open(config);
+      const account = await db.query('SELECT 1 FROM accounts WHERE id::text = $1', [values.account]);
+      if (account.length === 0) throw new UsageError(`no account ${values.account}`);
+      const { key } = await createApiKey(db, systemClock, values.account, values.name ?? 'cli');
+      console.log(key);
+      return db.close();
+    }
+    case 'demo': {
+      const db = await open(config);
+      const boot = await bootstrapFirstAccount(db, systemClock, config.dataDir);
+      const accountId =
+        boot?.accountId ??
+        (await db.query<{ id: string }>('SELECT id FROM accounts ORDER BY created_at LIMIT 1'))[0].id;
+      const summary = await loadDemo({ config, db, accountId });
+      console.log(`demo site "${summary.siteName}": ${summary.visits} visits, ${summary.calls} calls`);
+      if (boot) console.log(`admin API key: ${boot.key} (saved in ${boot.keyFile})`);
+      return db.close();
+    }
+    default:
+      console.log(usage);
+      if (command && command !== 'help' && command !== '--help') process.exitCode = 2;
+  }
+}
+
+async function start(config: Config): Promise<void> {
+  const db = await open(config);
+  const boot = await bootstrapFirstAccount(db, systemClock, config.dataDir);
+  if (boot && config.demoOnEmpty) {
+    const summary = await loadDemo({ config, db, accountId: boot.accountId });
+    console.log(
+      `Loaded the demo site "${summary.siteName}": ${summary.visits} visits, ${summary.calls} calls.`,
+    );
+  }
+  const app = await buildApp({ config, db });
+  const shutdown = async (signal: string) => {
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  await app.listen({ port: config.port, host: config.host });
+  if (boot) {
+    console.log(
+      `\nFirst start: created an account and an admin API key:\n\n  ${boot.key}\n\n(saved in ${boot.keyFile})`,
+    );
+  }
+  console.log(`Ringtrace is listening on http://localhost:${config.port} (API docs: /api/docs)`);
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).catch((err) => {
+  console.error(err instanceof UsageError ? err.message : err);
+  process.exit(err instanceof UsageError ? 2 : 1);
+});

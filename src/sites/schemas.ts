@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { ALL_CHANNELS } from '../tracking/channel.js';
+import { staticRuleConditionsSchema } from '../tracking/static-rules.js';
+
+const hostname = z
+  .string()
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9-]+\.)*[a-z0-9-]+$/i, 'must be a host name such as example.com');
+
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as Europe/Moscow');
+
+/** A phone number as written by a person; parsed to E.164 with the site's country by the route. */
+const phoneInput = z.string().min(3).max(40);
+
+export const siteFields = {
+  name: z.string().min(1).max(200),
+  domains: z.array(hostname).max(50),
+  timeZone,
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as RUB'),
+  country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as RU'),
+  homeRegion: z.string().max(200).nullable(),
+  defaultNumber: phoneInput.nullable(),
+  replaceNumbers: z.array(phoneInput).max(20),
+  freezeMinutes: z.number().int().min(5).max(30),
+  lateGraceMinutes: z.number().int().min(0).max(1440),
+  targetedThresholdSeconds: z.number().int().min(0).max(3600),
+  countUniqueness: z.boolean(),
+  uniquenessWindowDays: z.number().int().min(1).max(3650).nullable(),
+  leadGroups: z.array(z.string().min(1).max(200)).max(100),
+  dynamicChannels: z.array(z.enum(ALL_CHANNELS)).max(ALL_CHANNELS.length),
+  exhaustionPolicy: z.enum(['default', 'share']),
+  multiRegional: z.boolean(),
+};
+
+export const createSiteBody = z
+  .object({
+    ...siteFields,
+    domains: siteFields.domains.default([]),
+    timeZone: siteFields.timeZone.default('Europe/Moscow'),
+    currency: siteFields.currency.default('RUB'),
+    country: siteFields.country.default('RU'),
+    homeRegion: siteFields.homeRegion.default(null),
+    defaultNumber: siteFields.defaultNumber.default(null),
+    replaceNumbers: siteFields.replaceNumbers.default([]),
+    freezeMinutes: siteFields.freezeMinutes.default(15),
+    lateGraceMinutes: siteFields.lateGraceMinutes.default(120),
+    targetedThresholdSeconds: siteFields.targetedThresholdSeconds.default(30),
+    countUniqueness: siteFields.countUniqueness.default(true),
+    uniquenessWindowDays: siteFields.uniquenessWindowDays.default(null),
+    leadGroups: siteFields.leadGroups.default([]),
+    dynamicChannels: siteFields.dynamicChannels.default(['paid_search', 'paid_social', 'display']),
+    exhaustionPolicy: siteFields.exhaustionPolicy.default('default'),
+    multiRegional: siteFields.multiRegional.default(false),
+  })
+  .strict();
+
+export const updateSiteBody = z.object(siteFields).partial().strict();
+
+export const createPoolBody = z
+  .object({ name: z.string().min(1).max(200), region: z.string().min(1).max(200).nullable().default(null) })
+  .strict();
+
+export const createNumberBody = z
+  .object({
+    number: phoneInput,
+    kind: z.enum(['pool', 'static', 'default']),
+    poolId: z.uuid().optional(),
+    region: z.string().max(200).nullable().default(null),
+    ownership: z.enum(['own', 'platform']).default('own'),
+  })
+  .strict();
+
+export const createStaticRuleBody = z
+  .object({
+    name: z.string().min(1).max(200),
+    priority: z.number().int().min(-1000).max(1000).default(0),
+    conditions: staticRuleConditionsSchema,
+    numberId: z.uuid(),
+    source: z.string().max(200).nullable().default(null),
+    medium: z.string().max(200).nullable().default(null),
+    campaign: z.string().max(500).nullable().default(null),
+  })
+  .strict();
+
+export const siteParams = z.object({ siteId: z.uuid() });
+export const siteItemParams = z.object({ siteId: z.uuid(), id: z.uuid() });

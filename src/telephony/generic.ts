@@ -1,0 +1,179 @@
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { processCall } from '../calls/service.js';
+import type { AppContext } from '../http/context.js';
+import { HttpError } from '../http/errors.js';
+import { camelize } from '../http/rows.js';
+import { parseOrThrow } from '../http/validate.js';
+import { parsePhone } from '../phone/phone.js';
+
+const isoTime = z.iso.datetime({ offset: true });
+const phone = z.string().min(3).max(40);
+
+/** One event of the generic signed JSON webhook (DESIGN §7). */
+const genericEvent = z
+  .object({
+    id: z.string().min(1).max(200),
+    type: z.enum(['call.started', 'call.answered', 'call.ended']),
+    callId: z.string().min(1).max(200),
+    occurredAt: isoTime,
+    from: phone.optional(),
+    to: phone.optional(),
+    employee: z.string().max(200).optional(),
+    group: z.string().max(200).optional(),
+    status: z.enum(['completed', 'no-answer', 'busy', 'failed', 'canceled']).optional(),
+    startedAt: isoTime.optional(),
+    answeredAt: isoTime.optional(),
+    endedAt: isoTime.optional(),
+    talkSeconds: z.number().int().min(0).max(86_400).optional(),
+    waitSeconds: z.number().int().min(0).max(86_400).optional(),
+    recordingUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .optional(),
+  })
+  .strict();
+
+const webhookBody = z.union([genericEvent, z.array(genericEvent).min(1).max(100)]);
+
+export function signBody(secret: string, rawBody: string): string {
+  return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
+}
+
+function signatureMatches(secret: string, rawBody: string, header: string | undefined): boolean {
+  if (!header) return false;
+  const expected = Buffer.from(signBody(secret, rawBody));
+  const given = Buffer.from(header.trim());
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** `POST /hooks/generic/{integrationId}`: verify, store raw under the idempotency key, then rebuild calls. */
+export function genericHookRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.register(async (scope) => {
+    // The signature covers the exact bytes sent, so the body is kept raw until it is verified.
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) =>
+      done(null, body),
+    );
+
+    scope.post<{ Params: { integrationId: string }; Body: string }>(
+      '/hooks/generic/:integrationId',
+      { schema: { hide: true }, bodyLimit: 256 * 1024 },
+      async (req, reply) => {
+        const { integrationId } = req.params;
+        const integration = z.uuid().safeParse(integrationId).success
+          ? (
+              await ctx.db.query<{ account_id: string; secret: string }>(
+                `SELECT account_id, secret FROM integrations WHERE id = $1 AND kind = 'generic'`,
+                [integrationId],
+              )
+            )[0]
+          : undefined;
+        if (!integration)
+          throw new HttpError(404, 'unknown_integration', `integration ${integrationId} not found`);
+        const raw = typeof req.body === 'string' ? req.body : '';
+        if (
+          !signatureMatches(
+            integration.secret,
+            raw,
+            req.headers['x-ringtrace-signature'] as string | undefined,
+          )
+        ) {
+          throw new HttpError(
+            401,
+            'bad_signature',
+            'X-Ringtrace-Signature does not match HMAC-SHA256 of the body',
+          );
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(raw);
+        } catch {
+          throw new HttpError(400, 'malformed_json', 'Request body is not valid JSON');
+        }
+        const parsed = parseOrThrow(webhookBody, json, 'body');
+        const events = Array.isArray(parsed) ? parsed : [parsed];
+        const normalized = events.map((e, i) => {
+          const where = Array.isArray(parsed) ? `body.${i}` : 'body';
+          const number = (field: 'from' | 'to') => {
+            const value = e[field];
+            if (value === undefined) return undefined;
+            const e164 = parsePhone(value);
+            if (!e164)
+              throw new HttpError(
+                400,
+                'invalid_request',
+                `${where}.${field}: ${value} is not a valid phone number`,
+              );
+            return e164;
+          };
+          return { ...e, from: number('from'), to: number('to') };
+        });
+
+        const now = ctx.clock.now();
+        const accountId = integration.account_id;
+        // Durably stored before anything else happens; a redelivered event hits the unique key and is skipped.
+        await ctx.db.tx(async (q) => {
+          for (const e of normalized) {
+            await q.query(
+              `INSERT INTO call_events (account_id, id, integration_id, idempotency_key, provider_call_id, type,
+                 occurred_at, received_at, payload)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+               ON CONFLICT (account_id, integration_id, idempotency_key) DO NOTHING`,
+              [
+                accountId,
+                randomUUID(),
+                integrationId,
+                e.id,
+                e.callId,
+                e.type,
+                e.occurredAt,
+                now,
+                JSON.stringify(e),
+              ],
+            );
+          }
+        });
+        const callIds: string[] = [];
+        for (const providerCallId of new Set(normalized.map((e) => e.callId))) {
+          callIds.push(await processCall(ctx, accountId, integrationId, providerCallId));
+        }
+        reply.code(200);
+        return { accepted: normalized.length, calls: callIds };
+      },
+    );
+  });
+}
+
+export function integrationRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.get('/api/v1/integrations', { schema: { tags: ['telephony'] } }, async (req) => {
+    const rows = await ctx.db.query(
+      'SELECT id, kind, name, created_at FROM integrations WHERE account_id = $1 ORDER BY created_at',
+      [req.accountId],
+    );
+    return rows.map((row) => ({ ...camelize(row), webhookPath: `/hooks/generic/${row.id}` }));
+  });
+  r.post(
+    '/api/v1/integrations',
+    {
+      schema: {
+        tags: ['telephony'],
+        body: z.object({ kind: z.literal('generic'), name: z.string().min(1).max(200) }).strict(),
+      },
+    },
+    async (req, reply) => {
+      const id = randomUUID();
+      const secret = randomBytes(32).toString('hex');
+      await ctx.db.query(
+        'INSERT INTO integrations (account_id, id, kind, name, secret, created_at) VALUES ($1,$2,$3,$4,$5,$6)',
+        [req.accountId, id, req.body.kind, req.body.name, secret, ctx.clock.now()],
+      );
+      reply.code(201);
+      // The signing secret is shown once, at creation.
+      return { id, kind: req.body.kind, name: req.body.name, secret, webhookPath: `/hooks/generic/${id}` };
+    },
+  );
+}

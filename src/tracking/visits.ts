@@ -1,0 +1,292 @@
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from '../db/db.js';
+import type { AppContext } from '../http/context.js';
+import { HttpError } from '../http/errors.js';
+import { displayPhone, phoneDigitVariants } from '../phone/phone.js';
+import type { Site } from '../sites/store.js';
+import { classifyTraffic } from './channel.js';
+import { describeDevice } from './device.js';
+import {
+  claimFreeNumber,
+  type LeasedNumber,
+  type LeaseRequest,
+  reclaimVisitorNumber,
+  shareLeastBadNumber,
+  touchLease,
+} from './leases.js';
+import { chooseNumberSource, holdUntil, type PoolRef } from './number-choice.js';
+import { matchStaticRule, type StaticRuleConditions } from './static-rules.js';
+
+/** A visit ends after 30 minutes without activity (the common web-analytics session rule). */
+export const VISIT_TIMEOUT_MS = 30 * 60_000;
+export const HEARTBEAT_SECONDS = 30;
+
+export interface PageHit {
+  site: Site;
+  visitorId: string | null;
+  visitId: string | null;
+  url: string;
+  referrer: string | null;
+  title: string | null;
+  gaClientId: string | null;
+  ymUid: string | null;
+  ip: string;
+  userAgent: string | undefined;
+}
+
+export interface ShownNumber {
+  e164: string;
+  display: string;
+  digits: string[];
+}
+
+export interface PageHitResult {
+  visitor: string;
+  visit: string;
+  number: ShownNumber | null;
+  replace: Array<{ e164: string; digits: string[] }>;
+  heartbeatSeconds: number;
+}
+
+interface VisitRow {
+  id: string;
+  visitor_id: string;
+  last_seen_at: Date;
+  number_id: string | null;
+  number_method: string;
+  is_bot: boolean;
+  e164: string | null;
+  pool_id: string | null;
+}
+
+/**
+ * A page load of the widget: continues the visit (records the page view, keeps its number) or starts a
+ * new one (classifies traffic, looks up region and device, chooses and leases a number).
+ */
+export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<PageHitResult> {
+  const { site } = hit;
+  const now = ctx.clock.now();
+  const visitorId = hit.visitorId ?? randomUUID();
+  const result = await ctx.db.tx(async (q) => {
+    const existing = hit.visitId
+      ? await q.query<VisitRow>(
+          `SELECT v.id, v.visitor_id, v.last_seen_at, v.number_id, v.number_method, v.is_bot, n.e164, n.pool_id
+             FROM visits v LEFT JOIN numbers n ON n.account_id = v.account_id AND n.id = v.number_id
+            WHERE v.account_id = $1 AND v.site_id = $2 AND v.id = $3`,
+          [site.accountId, site.id, hit.visitId],
+        )
+      : [];
+    const visit = existing[0];
+    if (
+      visit &&
+      visit.visitor_id === visitorId &&
+      now.getTime() - visit.last_seen_at.getTime() < VISIT_TIMEOUT_MS
+    ) {
+      await q.query(
+        `UPDATE visits SET last_seen_at = $3, left_at = NULL, page_views = page_views + 1
+          WHERE account_id = $1 AND id = $2`,
+        [site.accountId, visit.id, now],
+      );
+      await insertPageView(q, site.accountId, visit.id, hit, now);
+      let e164 = visit.e164;
+      if (visit.number_method === 'pool' && visit.pool_id) {
+        const held = holdUntil(now, site.freezeMinutes, false, HEARTBEAT_SECONDS);
+        const alive = await touchLease(q, site.accountId, visit.id, now, held, false);
+        if (!alive) {
+          const leased = await leaseFromPool(
+            q,
+            site,
+            leaseRequest(site, visit.pool_id, visit.id, visitorId, now),
+          );
+          e164 = leased?.e164 ?? site.defaultNumber;
+          await q.query('UPDATE visits SET number_id = $3 WHERE account_id = $1 AND id = $2', [
+            site.accountId,
+            visit.id,
+            leased?.numberId ?? null,
+          ]);
+        }
+      }
+      return { visitId: visit.id, e164 };
+    }
+    return startVisit(q, ctx, hit, visitorId, now);
+  });
+  return {
+    visitor: visitorId,
+    visit: result.visitId,
+    number: result.e164 ? shownNumber(result.e164) : null,
+    replace: site.replaceNumbers.map((e164) => ({ e164, digits: phoneDigitVariants(e164) })),
+    heartbeatSeconds: HEARTBEAT_SECONDS,
+  };
+}
+
+async function startVisit(
+  q: Queryable,
+  ctx: AppContext,
+  hit: PageHit,
+  visitorId: string,
+  now: Date,
+): Promise<{ visitId: string; e164: string | null }> {
+  const { site } = hit;
+  const traffic = classifyTraffic({ landingUrl: hit.url, referrer: hit.referrer, siteDomains: site.domains });
+  const device = describeDevice(hit.userAgent);
+  const geo = ctx.geo.lookup(hit.ip);
+  const rules = await q.query<{
+    id: string;
+    priority: number;
+    conditions: StaticRuleConditions;
+    number_id: string;
+  }>('SELECT id, priority, conditions, number_id FROM static_rules WHERE account_id = $1 AND site_id = $2', [
+    site.accountId,
+    site.id,
+  ]);
+  const pools = await q.query<PoolRef>(
+    'SELECT id, region FROM pools WHERE account_id = $1 AND site_id = $2',
+    [site.accountId, site.id],
+  );
+  const rule = matchStaticRule(rules, { traffic, landingUrl: hit.url });
+  const source = chooseNumberSource({
+    isBot: device.isBot,
+    channel: traffic.channel,
+    staticRule: rule ? { id: rule.id, numberId: rule.number_id } : null,
+    dynamicChannels: site.dynamicChannels,
+    multiRegional: site.multiRegional,
+    pools,
+    visitRegion: geo.region,
+    visitCountry: geo.country,
+  });
+  const visitId = randomUUID();
+  const channel = traffic.channel === 'internal' ? 'direct' : traffic.channel;
+  await q.query(
+    `INSERT INTO visits (account_id, id, site_id, visitor_id, started_at, last_seen_at, channel, source, medium,
+       campaign, content, keyword, gclid, yclid, fbclid, ga_client_id, ym_uid, referrer, landing_url, ip, country,
+       region, city, device_type, browser, os, is_bot, number_method, static_rule_id, page_views)
+     VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,
+       $28,1)`,
+    [
+      site.accountId,
+      visitId,
+      site.id,
+      visitorId,
+      now,
+      channel,
+      traffic.source,
+      traffic.medium,
+      traffic.campaign,
+      traffic.content,
+      traffic.keyword,
+      traffic.gclid,
+      traffic.yclid,
+      traffic.fbclid,
+      hit.gaClientId,
+      hit.ymUid,
+      hit.referrer || null,
+      hit.url,
+      hit.ip,
+      geo.country,
+      geo.region,
+      geo.city,
+      device.deviceType,
+      device.browser,
+      device.os,
+      device.isBot,
+      source.kind,
+      source.kind === 'static' ? source.ruleId : null,
+    ],
+  );
+  await insertPageView(q, site.accountId, visitId, hit, now);
+
+  let numberId: string | null = null;
+  let e164: string | null = site.defaultNumber;
+  let method: string = source.kind;
+  if (source.kind === 'static') {
+    const rows = await q.query<{ e164: string }>(
+      'SELECT e164 FROM numbers WHERE account_id = $1 AND id = $2',
+      [site.accountId, source.numberId],
+    );
+    numberId = source.numberId;
+    e164 = rows[0]?.e164 ?? site.defaultNumber;
+  } else if (source.kind === 'pool') {
+    const leased = await leaseFromPool(q, site, leaseRequest(site, source.poolId, visitId, visitorId, now));
+    if (leased) {
+      numberId = leased.numberId;
+      e164 = leased.e164;
+    } else {
+      method = 'default';
+    }
+  }
+  await q.query('UPDATE visits SET number_id = $3, number_method = $4 WHERE account_id = $1 AND id = $2', [
+    site.accountId,
+    visitId,
+    numberId,
+    method,
+  ]);
+  return { visitId, e164 };
+}
+
+function leaseRequest(
+  site: Site,
+  poolId: string,
+  visitId: string,
+  visitorId: string,
+  now: Date,
+): LeaseRequest {
+  return {
+    accountId: site.accountId,
+    siteId: site.id,
+    poolId,
+    visitId,
+    visitorId,
+    now,
+    heldUntil: holdUntil(now, site.freezeMinutes, false, HEARTBEAT_SECONDS),
+  };
+}
+
+/** Returning visitor's number first, then a free one; on exhaustion record the event and apply the policy. */
+async function leaseFromPool(q: Queryable, site: Site, req: LeaseRequest): Promise<LeasedNumber | null> {
+  const leased = (await reclaimVisitorNumber(q, req)) ?? (await claimFreeNumber(q, req));
+  if (leased) return leased;
+  await q.query(
+    `INSERT INTO pool_exhaustions (account_id, id, site_id, pool_id, visit_id, at, action)
+     VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+    [site.accountId, randomUUID(), site.id, req.poolId, req.visitId, req.now, site.exhaustionPolicy],
+  );
+  return site.exhaustionPolicy === 'share' ? shareLeastBadNumber(q, req) : null;
+}
+
+async function insertPageView(
+  q: Queryable,
+  accountId: string,
+  visitId: string,
+  hit: PageHit,
+  now: Date,
+): Promise<void> {
+  await q.query(
+    'INSERT INTO page_views (account_id, id, visit_id, url, title, at) VALUES ($1,$2,$3,$4,$5,$6)',
+    [accountId, randomUUID(), visitId, hit.url, hit.title, now],
+  );
+}
+
+/** Heartbeat or leave: keeps the lease alive while the page is visible, then starts the freeze. */
+export async function recordPing(
+  ctx: AppContext,
+  site: Site,
+  visitId: string,
+  left: boolean,
+): Promise<{ alive: boolean }> {
+  const now = ctx.clock.now();
+  return ctx.db.tx(async (q) => {
+    const rows = await q.query(
+      `UPDATE visits SET last_seen_at = $4, left_at = CASE WHEN $5 THEN $4::timestamptz END
+        WHERE account_id = $1 AND site_id = $2 AND id = $3 RETURNING id`,
+      [site.accountId, site.id, visitId, now, left],
+    );
+    if (rows.length === 0)
+      throw new HttpError(404, 'unknown_visit', `visit: ${visitId} is not a visit of this site`);
+    const held = holdUntil(now, site.freezeMinutes, left, HEARTBEAT_SECONDS);
+    return { alive: await touchLease(q, site.accountId, visitId, now, held, left) };
+  });
+}
+
+export function shownNumber(e164: string): ShownNumber {
+  return { e164, display: displayPhone(e164), digits: phoneDigitVariants(e164) };
+}

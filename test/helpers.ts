@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { createAccount, createApiKey } from '../src/accounts/keys.js';
+import { buildApp } from '../src/app.js';
+import { ManualClock } from '../src/clock.js';
+import { loadConfig } from '../src/config.js';
+import { type Db, openDb } from '../src/db/db.js';
+import { migrate } from '../src/db/migrate.js';
+import { signBody } from '../src/telephony/generic.js';
+
+/**
+ * A fresh database for one test file: in-memory PGlite, or (TEST_DATABASE_URL set) a new schema in the
+ * PostgreSQL test database, so the same suite runs on both.
+ */
+export async function testDb(): Promise<Db> {
+  const url = process.env.TEST_DATABASE_URL;
+  const db = url
+    ? await openDb({ url, schema: `t_${randomBytes(6).toString('hex')}`, poolSize: 60 })
+    : await openDb({});
+  await migrate(db);
+  return db;
+}
+
+export interface TestEnv {
+  db: Db;
+  app: FastifyInstance;
+  clock: ManualClock;
+  accountId: string;
+  key: string;
+  /** inject() with the account's API key. */
+  api: (
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    body?: unknown,
+  ) => ReturnType<FastifyInstance['inject']>;
+  close: () => Promise<void>;
+}
+
+export async function testEnv(start = '2026-11-02T09:00:00Z'): Promise<TestEnv> {
+  const db = await testDb();
+  const clock = new ManualClock(start);
+  const app = await buildApp({ config: loadConfig({}, { logLevel: 'silent' }), db, clock });
+  const accountId = await createAccount(db, clock, 'Test account');
+  const { key } = await createApiKey(db, clock, accountId, 'test');
+  const api: TestEnv['api'] = (method, url, body) =>
+    app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload: body as object });
+  return {
+    db,
+    app,
+    clock,
+    accountId,
+    key,
+    api,
+    close: async () => {
+      await app.close();
+      await db.close();
+    },
+  };
+}
+
+export const MOSCOW_IP = '77.88.55.242';
+export const PERM_IP = '46.146.0.1';
+export const CHROME_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+
+/** A widget page load as the browser sends it (text/plain JSON). */
+export function postVisit(
+  app: FastifyInstance,
+  body: Record<string, unknown>,
+  ip = MOSCOW_IP,
+  ua = CHROME_UA,
+) {
+  return app.inject({
+    method: 'POST',
+    url: '/t/visit',
+    remoteAddress: ip,
+    headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': ua },
+    payload: JSON.stringify(body),
+  });
+}
+
+export function postPing(app: FastifyInstance, body: Record<string, unknown>) {
+  return app.inject({
+    method: 'POST',
+    url: '/t/ping',
+    headers: { 'content-type': 'text/plain;charset=UTF-8' },
+    payload: JSON.stringify(body),
+  });
+}
+
+/** Sends generic-webhook events signed with the integration's secret. */
+export function postCallEvents(
+  app: FastifyInstance,
+  integration: { id: string; secret: string },
+  events: unknown,
+) {
+  const raw = JSON.stringify(events);
+  return app.inject({
+    method: 'POST',
+    url: `/hooks/generic/${integration.id}`,
+    headers: {
+      'content-type': 'application/json',
+      'x-ringtrace-signature': signBody(integration.secret, raw),
+    },
+    payload: raw,
+  });
+}
+
+/** A site with a home pool of `poolSize` numbers, a default number, a static number and a generic integration. */
+export async function setupSite(
+  env: TestEnv,
+  options: { poolSize?: number; site?: Record<string, unknown> } = {},
+) {
+  const site = (
+    await env.api('POST', '/api/v1/sites', {
+      name: 'Диваны на заказ',
+      defaultNumber: '+7 (495) 123-45-67',
+      replaceNumbers: ['+7 (495) 123-45-67'],
+      ...options.site,
+    })
+  ).json();
+  const pool: string[] = [];
+  for (let i = 0; i < (options.poolSize ?? 3); i++) {
+    const n = (
+      await env.api('POST', `/api/v1/sites/${site.id}/numbers`, { number: `+7499777880${i}`, kind: 'pool' })
+    ).json();
+    pool.push(n.e164);
+  }
+  const staticNumber = (
+    await env.api('POST', `/api/v1/sites/${site.id}/numbers`, { number: '+74951110000', kind: 'static' })
+  ).json();
+  const integration = (
+    await env.api('POST', '/api/v1/integrations', { kind: 'generic', name: 'PBX' })
+  ).json();
+  return { site, pool, staticNumber, integration };
+}
+
+let callSeq = 0;
+/** Events of one whole call: started, optionally answered after `waitSeconds`, ended after `talkSeconds`. */
+export function callEvents(opts: {
+  from: string;
+  to: string;
+  at: Date;
+  answered?: boolean;
+  waitSeconds?: number;
+  talkSeconds?: number;
+  group?: string;
+  employee?: string;
+}) {
+  const callId = `call-${++callSeq}-${randomBytes(3).toString('hex')}`;
+  const wait = opts.waitSeconds ?? 5;
+  const talk = opts.talkSeconds ?? 60;
+  const t = (s: number) => new Date(opts.at.getTime() + s * 1000).toISOString();
+  const events: Record<string, unknown>[] = [
+    { id: `${callId}:started`, type: 'call.started', callId, occurredAt: t(0), from: opts.from, to: opts.to },
+  ];
+  if (opts.answered !== false) {
+    events.push({
+      id: `${callId}:answered`,
+      type: 'call.answered',
+      callId,
+      occurredAt: t(wait),
+      employee: opts.employee ?? 'Анна',
+      group: opts.group ?? 'Продажи',
+    });
+    events.push({
+      id: `${callId}:ended`,
+      type: 'call.ended',
+      callId,
+      occurredAt: t(wait + talk),
+      status: 'completed',
+    });
+  } else {
+    events.push({
+      id: `${callId}:ended`,
+      type: 'call.ended',
+      callId,
+      occurredAt: t(wait),
+      status: 'no-answer',
+    });
+  }
+  return { callId, events };
+}
