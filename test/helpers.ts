@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createAccount, createApiKey } from '../src/accounts/keys.js';
 import { buildApp } from '../src/app.js';
 import { ManualClock } from '../src/clock.js';
@@ -12,10 +12,10 @@ import { signBody } from '../src/telephony/generic.js';
  * A fresh database for one test file: in-memory PGlite, or (TEST_DATABASE_URL set) a new schema in the
  * PostgreSQL test database, so the same suite runs on both.
  */
-export async function testDb(): Promise<Db> {
+export async function testDb(poolSize = 10): Promise<Db> {
   const url = process.env.TEST_DATABASE_URL;
   const db = url
-    ? await openDb({ url, schema: `t_${randomBytes(6).toString('hex')}`, poolSize: 60 })
+    ? await openDb({ url, schema: `t_${randomBytes(6).toString('hex')}`, poolSize })
     : await openDb({});
   await migrate(db);
   return db;
@@ -32,12 +32,12 @@ export interface TestEnv {
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,
     body?: unknown,
-  ) => ReturnType<FastifyInstance['inject']>;
+  ) => Promise<LightMyRequestResponse>;
   close: () => Promise<void>;
 }
 
-export async function testEnv(start = '2026-11-02T09:00:00Z'): Promise<TestEnv> {
-  const db = await testDb();
+export async function testEnv(start = '2026-11-02T09:00:00Z', poolSize = 10): Promise<TestEnv> {
+  const db = await testDb(poolSize);
   const clock = new ManualClock(start);
   const app = await buildApp({ config: loadConfig({}, { logLevel: 'silent' }), db, clock });
   const accountId = await createAccount(db, clock, 'Test account');
@@ -121,10 +121,12 @@ export async function setupSite(
   ).json();
   const pool: string[] = [];
   for (let i = 0; i < (options.poolSize ?? 3); i++) {
-    const n = (
-      await env.api('POST', `/api/v1/sites/${site.id}/numbers`, { number: `+7499777880${i}`, kind: 'pool' })
-    ).json();
-    pool.push(n.e164);
+    const res = await env.api('POST', `/api/v1/sites/${site.id}/numbers`, {
+      number: `+749977788${String(i).padStart(2, '0')}`,
+      kind: 'pool',
+    });
+    if (res.statusCode !== 201) throw new Error(`pool number ${i}: ${res.body}`);
+    pool.push(res.json().e164);
   }
   const staticNumber = (
     await env.api('POST', `/api/v1/sites/${site.id}/numbers`, { number: '+74951110000', kind: 'static' })

@@ -36,7 +36,7 @@ const genericEvent = z
   })
   .strict();
 
-const webhookBody = z.union([genericEvent, z.array(genericEvent).min(1).max(100)]);
+const eventBatch = z.array(genericEvent).min(1).max(100);
 
 export function signBody(secret: string, rawBody: string): string {
   return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
@@ -93,7 +93,10 @@ export function genericHookRoutes(app: FastifyInstance, ctx: AppContext): void {
         } catch {
           throw new HttpError(400, 'malformed_json', 'Request body is not valid JSON');
         }
-        const parsed = parseOrThrow(webhookBody, json, 'body');
+        // One event or a batch; each shape validated on its own so errors name the exact field.
+        const parsed = Array.isArray(json)
+          ? parseOrThrow(eventBatch, json, 'body')
+          : parseOrThrow(genericEvent, json, 'body');
         const events = Array.isArray(parsed) ? parsed : [parsed];
         const normalized = events.map((e, i) => {
           const where = Array.isArray(parsed) ? `body.${i}` : 'body';

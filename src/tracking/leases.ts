@@ -75,11 +75,11 @@ export async function reclaimVisitorNumber(q: Queryable, req: LeaseRequest): Pro
 /** Overflow sharing: the pool is exhausted, so the number that frees soonest is shared with this visit. */
 export async function shareLeastBadNumber(q: Queryable, req: LeaseRequest): Promise<LeasedNumber | null> {
   const rows = await q.query<{ id: string; e164: string }>(
-    `UPDATE numbers SET held_until = greatest(held_until, $4)
+    `UPDATE numbers SET held_until = greatest(held_until, $3)
       WHERE account_id = $1 AND id = (SELECT id FROM numbers WHERE account_id = $1 AND pool_id = $2
                                       ORDER BY held_until NULLS FIRST, id LIMIT 1)
       RETURNING id, e164`,
-    [req.accountId, req.poolId, req.now, req.heldUntil],
+    [req.accountId, req.poolId, req.heldUntil],
   );
   if (!rows[0]) return null;
   await insertLease(q, req, rows[0].id, true);

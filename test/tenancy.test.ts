@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccount, createApiKey } from '../src/accounts/keys.js';
+import { callEvents, postCallEvents, postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+
+/** Every /api/v1 resource of one account is invisible and untouchable with another account's key. */
+describe('tenant isolation', () => {
+  let env: TestEnv;
+  let s: Awaited<ReturnType<typeof setupSite>>;
+  let otherKey: string;
+  let ids: Record<string, string>;
+
+  const asOther = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) =>
+    env.app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${otherKey}` },
+      payload: body as object,
+    });
+
+  beforeAll(async () => {
+    env = await testEnv();
+    s = await setupSite(env);
+    const other = await createAccount(env.db, env.clock, 'Other');
+    otherKey = (await createApiKey(env.db, env.clock, other, 'k')).key;
+    const pool = (await env.api('GET', `/api/v1/sites/${s.site.id}/pools`)).json()[0];
+    const rule = (
+      await env.api('POST', `/api/v1/sites/${s.site.id}/static-rules`, {
+        name: 'r',
+        conditions: { utmSource: 'avito' },
+        numberId: s.staticNumber.id,
+      })
+    ).json();
+    const v = (
+      await postVisit(env.app, {
+        site: s.site.siteKey,
+        url: 'https://a.example/?utm_medium=cpc&utm_source=google',
+      })
+    ).json();
+    const { events } = callEvents({ from: '+79161230000', to: v.number.e164, at: env.clock.now() });
+    const call = (await postCallEvents(env.app, s.integration, events)).json().calls[0];
+    const keys = (await env.api('GET', '/api/v1/api-keys')).json();
+    ids = { site: s.site.id, pool: pool.id, rule: rule.id, number: s.staticNumber.id, call, key: keys[0].id };
+  });
+  afterAll(() => env.close());
+
+  it('lists show nothing of the other account', async () => {
+    for (const url of ['/api/v1/sites', '/api/v1/calls', '/api/v1/integrations']) {
+      const res = (await asOther('GET', url)).json();
+      const items = Array.isArray(res) ? res : res.items;
+      expect(items, url).toEqual([]);
+    }
+    const keys = (await asOther('GET', '/api/v1/api-keys')).json();
+    expect(keys.map((k: { id: string }) => k.id)).not.toContain(ids.key);
+    expect((await asOther('GET', `/api/v1/calls?siteId=${ids.site}`)).json().total).toBe(0);
+  });
+
+  it('single resources are 404 for the other account', async () => {
+    const urls = [
+      ['GET', `/api/v1/sites/${ids.site}`],
+      ['GET', `/api/v1/sites/${ids.site}/numbers`],
+      ['GET', `/api/v1/sites/${ids.site}/pools`],
+      ['GET', `/api/v1/sites/${ids.site}/static-rules`],
+      ['GET', `/api/v1/calls/${ids.call}`],
+      ['PATCH', `/api/v1/sites/${ids.site}`, { name: 'hacked' }],
+      ['POST', `/api/v1/sites/${ids.site}/numbers`, { number: '+74997770000', kind: 'pool' }],
+      ['POST', `/api/v1/sites/${ids.site}/pools`, { name: 'x', region: 'Perm Krai' }],
+      ['DELETE', `/api/v1/sites/${ids.site}/numbers/${ids.number}`],
+      ['DELETE', `/api/v1/sites/${ids.site}/static-rules/${ids.rule}`],
+      ['DELETE', `/api/v1/api-keys/${ids.key}`],
+      ['DELETE', `/api/v1/sites/${ids.site}`],
+    ] as const;
+    for (const [method, url, body] of urls) {
+      const res = await asOther(method, url, body);
+      expect(res.statusCode, `${method} ${url}`).toBe(404);
+    }
+    // Nothing changed for the owner.
+    const site = (await env.api('GET', `/api/v1/sites/${ids.site}`)).json();
+    expect(site.name).toBe('Диваны на заказ');
+    expect((await env.api('GET', `/api/v1/sites/${ids.site}/static-rules`)).json()).toHaveLength(1);
+    expect((await env.api('GET', `/api/v1/calls/${ids.call}`)).statusCode).toBe(200);
+  });
+
+  it("a call to one account's number through another account's integration is not attributed to it", async () => {
+    const otherIntegration = (
+      await asOther('POST', '/api/v1/integrations', { kind: 'generic', name: 'x' })
+    ).json();
+    const { events } = callEvents({ from: '+79161239999', to: s.pool[0], at: env.clock.now() });
+    const id = (await postCallEvents(env.app, otherIntegration, events)).json().calls[0];
+    const call = (await asOther('GET', `/api/v1/calls/${id}`)).json();
+    expect(call.siteId).toBeNull();
+    expect(call.visitId).toBeNull();
+    expect(call.method).toBe('none');
+  });
+});

@@ -1,0 +1,352 @@
+/// <reference lib="dom" />
+/**
+ * rt.js — the Ringtrace site widget.
+ *
+ * Snippet: <script async src="{BASE}/rt.js" data-site="{SITE_KEY}"></script>
+ *
+ * It reports the visit (POST {BASE}/t/visit), shows the number the server leased to this visit
+ * in place of the site's own numbers (text in any common format, tel: links, [data-rt-phone]),
+ * keeps the lease alive with heartbeats while the page is visible (POST {BASE}/t/ping) and says
+ * goodbye on pagehide. Requests are plain-text JSON so no CORS preflight is needed.
+ *
+ * Built by widget/build.ts into one minified IIFE; it must stay tiny and never throw into the
+ * host page, so every entry point (start, listeners, timers, callbacks) is wrapped in try/catch.
+ */
+export {};
+
+interface PhoneNumber {
+  e164: string;
+  display: string;
+  /** Digit-string variants in a fixed order: international, national with trunk prefix, national significant. */
+  digits: string[];
+}
+interface Replaceable {
+  e164: string;
+  digits: string[];
+}
+interface VisitResponse {
+  visitor: string;
+  visit: string;
+  number: PhoneNumber | null;
+  replace: Replaceable[];
+  heartbeatSeconds: number;
+}
+/** sessionStorage `_rt_num`: the last answer of this visit, so the next page swaps at once. */
+interface NumberCache {
+  v: string;
+  n: PhoneNumber;
+  r: Replaceable[];
+}
+/** localStorage `_rt_visit`: visit id and last activity (ms), shared by the tabs of the site. */
+interface StoredVisit {
+  id: string;
+  t: number;
+}
+type Api = ((cmd: string, cb?: (n: PhoneNumber | null) => void) => unknown) & {
+  q?: ArrayLike<unknown>[];
+  l?: 1;
+};
+
+const W = window as Window & { ringtrace?: Api };
+const D = document;
+/** A visit ends after 30 minutes without activity (the usual web-analytics session rule). */
+const VISIT_TTL = 18e5;
+const VISIT_KEY = '_rt_visit';
+const NUM_KEY = '_rt_num';
+/** Where numbers must not be touched: code, form fields, and explicit opt-outs. */
+const SKIP = 'script,style,noscript,textarea,input,[data-rt-noswap]';
+const PHONE_EL = '[data-rt-phone]';
+const TEL = 'a[href^="tel:"]';
+/** A phone-like run: digits with the separators people print numbers with. */
+const RUN = /\+?\d[\d\s\-\u2010-\u2015().]{6,}\d/g;
+
+const noop = () => {};
+/** Wraps a callback so that nothing it does can throw into the host page. */
+const safe =
+  <A extends unknown[]>(f: (...a: A) => unknown) =>
+  (...a: A): void => {
+    try {
+      f(...a);
+    } catch {
+      /* never break the host page */
+    }
+  };
+
+const store = (area: 'localStorage' | 'sessionStorage', key: string, value?: unknown): any => {
+  // Storage access itself throws when cookies/storage are blocked, hence the try.
+  try {
+    if (value === undefined) return JSON.parse(W[area].getItem(key) as string);
+    W[area].setItem(key, JSON.stringify(value));
+  } catch {
+    /* storage unavailable: the widget still works for this page */
+  }
+};
+
+const cookie = (name: string): string | undefined => {
+  const m = D.cookie.match(new RegExp('(?:^|;\\s*)' + name + '=([^;]*)'));
+  return m ? m[1] : undefined;
+};
+
+function start(): void {
+  if (W.ringtrace && W.ringtrace.l) return; // loaded twice (e.g. snippet + GTM tag)
+  const script = (D.currentScript ||
+    D.querySelector('script[data-site][src*="rt.js"]')) as HTMLScriptElement | null;
+  if (!script) return;
+  const site = script.getAttribute('data-site');
+  const base = new URL(script.src).origin;
+
+  let visitor = cookie('_rt_vid');
+  let visit: string | undefined;
+  let last = Date.now(); // our own last activity time, to spot a visit that ended while hidden
+  let num: PhoneNumber | null = null;
+  /** Digit variants to replace: the site's numbers and the number shown before, if it changed. */
+  let known: string[][] = [];
+  let answered = false;
+  let timer = 0;
+  const waiting: ((n: PhoneNumber | null) => void)[] = [];
+
+  const saved: StoredVisit | null = store('localStorage', VISIT_KEY);
+  if (saved && Date.now() - saved.t < VISIT_TTL) visit = saved.id;
+
+  const touch = () => {
+    last = Date.now();
+    if (visit) store('localStorage', VISIT_KEY, { id: visit, t: last } satisfies StoredVisit);
+  };
+
+  const post = (path: string, body: string) =>
+    // No headers: a string body goes as text/plain, a "simple" request without preflight.
+    fetch(base + path, { method: 'POST', body, keepalive: true });
+
+  /**
+   * Rewrites the site's numbers inside one phone-like run. The run is split into digit groups;
+   * any consecutive groups whose digits equal a known variant are rewritten digit by digit with
+   * the same variant of the shown number, so the page's own format survives. Group-aligned
+   * matching also copes with runs that glue a number to neighbouring digits ("9-21 8 495 …").
+   */
+  const swapRun = (run: string): string => {
+    const parts = run.split(/(\d+)/); // digit groups at odd indexes
+    for (let i = 1; i < parts.length; i += 2) {
+      let d = '';
+      for (let j = i; j < parts.length && d.length < 16; j += 2) {
+        d += parts[j];
+        for (const variants of known) {
+          const k = variants.indexOf(d);
+          if (k < 0) continue;
+          const to = num!.digits[k];
+          let n = 0;
+          const mid = parts.slice(i, j + 1).join('');
+          return (
+            parts.slice(0, i).join('') +
+            // Another digit count (e.g. another country's format): fall back to the display form.
+            (to && to.length === d.length ? mid.replace(/\d/g, () => to[n++] as string) : num!.display) +
+            swapRun(parts.slice(j + 1).join(''))
+          );
+        }
+      }
+    }
+    return run;
+  };
+  const swapText = (s: string) => s.replace(RUN, swapRun);
+
+  const fixPhoneEl = (el: Element) => {
+    if (el.closest('[data-rt-noswap]')) return;
+    const d = (el.textContent || '').replace(/\D/g, '');
+    // Already shows the number (the text walk swapped it): leave the markup alone.
+    if (!num!.digits.some((x) => d.indexOf(x) >= 0)) el.textContent = num!.display;
+    if (el.matches(TEL)) el.setAttribute('href', 'tel:' + num!.e164);
+  };
+
+  const swapTextNode = (t: Text) => {
+    const s = swapText(t.data);
+    if (s !== t.data && !t.parentElement!.closest(SKIP)) t.data = s;
+  };
+
+  /** Swaps numbers in a node and its subtree. Writes only on change, so it is idempotent. */
+  const swap = (node: Node) => {
+    const body = D.body;
+    if (!num || !body || !body.contains(node)) return;
+    if (node.nodeType === 3) swapTextNode(node as Text);
+    else if (node.nodeType === 1) {
+      const el = node as Element;
+      // Text first: fixPhoneEl may replace text nodes, which would cut a running walk short.
+      const walker = D.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let t = walker.nextNode(); t; t = walker.nextNode()) swapTextNode(t as Text);
+      const fix = (sel: string, f: (e: Element) => void) => {
+        if (el.matches(sel)) f(el);
+        el.querySelectorAll(sel).forEach(f);
+      };
+      fix(TEL, (a) => {
+        const href = a.getAttribute('href')!;
+        // A tel: link always dials the E.164 form, whatever format the page used.
+        if (!a.closest(SKIP) && swapText(href) !== href) a.setAttribute('href', 'tel:' + num!.e164);
+      });
+      fix(PHONE_EL, fixPhoneEl);
+    } else return;
+    // Content added inside a [data-rt-phone] element (a framework filling it in later).
+    const owner = (node.nodeType === 1 ? (node as Element) : node.parentElement)!.closest(PHONE_EL);
+    if (owner) fixPhoneEl(owner);
+  };
+
+  const OBSERVE: MutationObserverInit = { childList: true, subtree: true, characterData: true };
+  /** Runs f with the observer paused so our own edits do not come back as mutations. */
+  const quietly = (f: () => void) => {
+    observer.disconnect();
+    try {
+      f();
+    } finally {
+      observer.observe(D.documentElement, OBSERVE);
+    }
+  };
+  const observer = new MutationObserver(
+    safe((records: MutationRecord[]) => {
+      if (num)
+        quietly(() => {
+          for (const r of records) {
+            if (r.type === 'characterData') swap(r.target);
+            else r.addedNodes.forEach(swap);
+          }
+        });
+    }),
+  );
+
+  const setNumber = (n: PhoneNumber, replace: Replaceable[]) => {
+    // The number shown so far is replaceable too (a cached number the server has now changed),
+    // but the new number never is: that would make swaps loop.
+    known = replace
+      .map((r) => r.digits)
+      .concat(num ? [num.digits] : [])
+      .filter((d) => d[0] !== n.digits[0]);
+    num = n;
+    if (D.body) quietly(() => swap(D.body));
+  };
+
+  const onVisit = (res: VisitResponse) => {
+    visitor = res.visitor;
+    visit = res.visit;
+    D.cookie =
+      '_rt_vid=' +
+      visitor +
+      ';max-age=31536000;path=/;SameSite=Lax' +
+      (location.protocol === 'https:' ? ';Secure' : '');
+    touch();
+    if (res.number) {
+      setNumber(res.number, res.replace || []);
+      store('sessionStorage', NUM_KEY, {
+        v: visit,
+        n: res.number,
+        r: res.replace || [],
+      } satisfies NumberCache);
+    } else store('sessionStorage', NUM_KEY, null); // no number: change nothing
+    if (!timer)
+      timer = W.setInterval(
+        safe(() => D.visibilityState === 'visible' && ping()),
+        (res.heartbeatSeconds || 30) * 1e3,
+      );
+    answered = true;
+    for (const f of waiting.splice(0)) safe(f)(num);
+  };
+
+  const sendVisit = () => {
+    const ga = (cookie('_ga') || '').match(/\d+\.\d+$/); // GA1.1.123.456 → 123.456
+    // Undefined fields drop out of the JSON. UTM and click ids stay in `url`: the server parses them.
+    post(
+      '/t/visit',
+      JSON.stringify({
+        site,
+        visitor,
+        visit,
+        url: location.href,
+        referrer: D.referrer,
+        title: D.title,
+        gaClientId: ga ? ga[0] : undefined,
+        ymUid: cookie('_ym_uid'),
+      }),
+    )
+      .then((r) => r.json())
+      .then(onVisit)
+      .catch(noop);
+  };
+
+  const ping = (leave?: boolean) => {
+    if (!visit) return;
+    touch();
+    const body = JSON.stringify({ visit, leave });
+    // sendBeacon survives the page going away; fetch keepalive is the fallback.
+    if (!(leave && navigator.sendBeacon && navigator.sendBeacon(base + '/t/ping', body)))
+      post('/t/ping', body).catch(noop);
+  };
+
+  const resume = () => {
+    if (D.visibilityState !== 'visible') return;
+    // Hidden longer than a visit lasts: the old visit is over, let the server start a new one.
+    if (visit && Date.now() - last > VISIT_TTL) {
+      visit = undefined;
+      sendVisit();
+    } else ping();
+  };
+
+  // SPA navigation: a changed URL is a new page view of the same visit. Debounced so the app can
+  // set its title, and so that push+replace bursts count once. Hash-only changes (in-page anchors)
+  // are not page views.
+  const path = () => location.href.split('#')[0];
+  let lastUrl = path();
+  let spaTimer = 0;
+  const onNavigate = () => {
+    clearTimeout(spaTimer);
+    spaTimer = W.setTimeout(
+      safe(() => {
+        if (path() !== lastUrl) {
+          lastUrl = path();
+          sendVisit();
+        }
+      }),
+      300,
+    );
+  };
+  for (const m of ['pushState', 'replaceState'] as const) {
+    const orig = history[m];
+    history[m] = function (this: History, ...a: Parameters<History['pushState']>) {
+      const r = orig.apply(this, a);
+      safe(onNavigate)();
+      return r;
+    };
+  }
+  W.addEventListener('popstate', safe(onNavigate));
+  D.addEventListener('visibilitychange', safe(resume));
+  W.addEventListener(
+    'pagehide',
+    safe(() => ping(true)),
+  );
+  // Back/forward cache restore: the page is alive again.
+  W.addEventListener(
+    'pageshow',
+    safe((e: PageTransitionEvent) => e.persisted && resume()),
+  );
+
+  // A small public API: ringtrace('number') → current number or null, ringtrace('visit'),
+  // ringtrace('visitor'), ringtrace('ready', fn) → fn(number) once the server has answered.
+  // Calls queued by a stub before the script loaded are replayed.
+  const queued = (W.ringtrace && W.ringtrace.q) || [];
+  const api: Api = (cmd, cb) => {
+    if (cmd === 'ready' && cb) answered ? safe(cb)(num) : waiting.push(cb);
+    return ({ number: num, visit, visitor } as Record<string, unknown>)[cmd];
+  };
+  api.l = 1;
+  W.ringtrace = api;
+  for (const a of queued) safe(api)(...(Array.prototype.slice.call(a) as Parameters<Api>));
+
+  // The next page of the same visit shows its number at once, before the network answers.
+  const cached: NumberCache | null = store('sessionStorage', NUM_KEY);
+  if (visit && cached && cached.v === visit) setNumber(cached.n, cached.r);
+  // Observing the whole document from the start also catches what the parser adds after an
+  // async script ran, and whatever the page inserts later.
+  observer.observe(D.documentElement, OBSERVE);
+  if (D.readyState === 'loading')
+    D.addEventListener(
+      'DOMContentLoaded',
+      safe(() => num && quietly(() => swap(D.body))),
+    );
+  sendVisit();
+}
+
+safe(start)();
