@@ -4,8 +4,9 @@
  * swapping in the page's own formats, the visit/ping protocol, storage and cookies.
  * The landing page and the tracker are on different origins, as on a real site.
  */
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { launchChromium } from '../browser.js';
 import {
   type FixtureServer,
   type RecordedRequest,
@@ -27,17 +28,7 @@ const problems: string[] = [];
 
 beforeAll(async () => {
   server = await startFixtureServer();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
