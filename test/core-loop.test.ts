@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   callEvents,
+  MOSCOW_IP,
+  PERM_IP,
   postCallEvents,
   postPing,
   postVisit,
@@ -111,5 +113,43 @@ describe('the core loop through the HTTP API', () => {
       s.site.id,
     ]);
     expect(exhaustions.map((r) => r.action)).toEqual(['default']);
+  });
+
+  it('gives multi-regional visitors their region pool, others the home pool, and bots the default number', async () => {
+    await env.api('PATCH', `/api/v1/sites/${s.site.id}`, { multiRegional: true });
+    const perm = (
+      await env.api('POST', `/api/v1/sites/${s.site.id}/pools`, { name: 'Пермь', region: 'Perm Krai' })
+    ).json();
+    const permNumber = (
+      await env.api('POST', `/api/v1/sites/${s.site.id}/numbers`, {
+        number: '8 (342) 200-00-01',
+        kind: 'pool',
+        poolId: perm.id,
+      })
+    ).json();
+    expect(permNumber.e164).toBe('+73422000001');
+    env.clock.advanceMinutes(600);
+    const fromPerm = (await postVisit(env.app, { site: s.site.siteKey, url: landing }, PERM_IP)).json();
+    expect(fromPerm.number.e164).toBe('+73422000001');
+    const fromMoscow = (await postVisit(env.app, { site: s.site.siteKey, url: landing }, MOSCOW_IP)).json();
+    expect(s.pool).toContain(fromMoscow.number.e164);
+    const bot = await postVisit(
+      env.app,
+      { site: s.site.siteKey, url: landing },
+      MOSCOW_IP,
+      'Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)',
+    );
+    expect(bot.json().number.e164).toBe('+74951234567');
+    const visits = await env.db.query(
+      'SELECT region, city, device_type, is_bot FROM visits WHERE id = ANY($1::uuid[]) ORDER BY started_at, region',
+      [[fromPerm.visit, bot.json().visit]],
+    );
+    expect(visits).toEqual(
+      expect.arrayContaining([
+        { region: 'Perm Krai', city: 'Perm', device_type: 'desktop', is_bot: false },
+        expect.objectContaining({ region: 'Moscow', is_bot: true }),
+      ]),
+    );
+    await env.api('PATCH', `/api/v1/sites/${s.site.id}`, { multiRegional: false });
   });
 });
