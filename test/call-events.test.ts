@@ -10,7 +10,8 @@ describe('call events', () => {
   beforeAll(async () => {
     env = await testEnv();
     s = await setupSite(env);
-    number = (await postVisit(env.app, { site: s.site.siteKey, url: 'https://a.example/?gclid=abc' })).json().number.e164;
+    number = (await postVisit(env.app, { site: s.site.siteKey, url: 'https://a.example/?gclid=abc' })).json()
+      .number.e164;
   });
   afterAll(() => env.close());
 
@@ -25,11 +26,16 @@ describe('call events', () => {
   it('gives the same call whatever the order and however often events arrive', async () => {
     const started = ev('X1', 'call.started', 0, { from: '+79160000001', to: number });
     const answered = ev('X1', 'call.answered', 12, { employee: 'Ольга', group: 'Продажи' });
-    const ended = ev('X1', 'call.ended', 92, { status: 'completed', recordingUrl: 'https://rec.example/x1.mp3' });
+    const ended = ev('X1', 'call.ended', 92, {
+      status: 'completed',
+      recordingUrl: 'https://rec.example/x1.mp3',
+    });
     for (const batch of [[ended], [answered, ended], [started], [started, answered]]) {
       expect((await postCallEvents(env.app, s.integration, batch)).statusCode).toBe(200);
     }
-    const stored = await env.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM call_events WHERE provider_call_id = 'X1'`);
+    const stored = await env.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM call_events WHERE provider_call_id = 'X1'`,
+    );
     expect(stored[0].n).toBe(3);
     const calls = (await env.api('GET', '/api/v1/calls')).json();
     expect(calls.total).toBe(1);
@@ -47,7 +53,11 @@ describe('call events', () => {
   });
 
   it('keeps a ringing call open and closes it as missed when it ends unanswered', async () => {
-    await postCallEvents(env.app, s.integration, ev('X2', 'call.started', 200, { from: '+79160000002', to: number }));
+    await postCallEvents(
+      env.app,
+      s.integration,
+      ev('X2', 'call.started', 200, { from: '+79160000002', to: number }),
+    );
     let call = (await env.api('GET', '/api/v1/calls?caller=%2B79160000002')).json().items[0];
     expect(call.status).toBe('ringing');
     expect(call.classes).toEqual(['unique']);
@@ -65,7 +75,10 @@ describe('call events', () => {
     expect((await find()).classes).toContain('targeted');
     await env.api('PATCH', `/api/v1/sites/${s.site.id}`, { targetedThresholdSeconds: 120 });
     expect((await find()).classes).not.toContain('targeted');
-    await env.api('PATCH', `/api/v1/sites/${s.site.id}`, { targetedThresholdSeconds: 30, leadGroups: ['Сервис'] });
+    await env.api('PATCH', `/api/v1/sites/${s.site.id}`, {
+      targetedThresholdSeconds: 30,
+      leadGroups: ['Сервис'],
+    });
     expect((await find()).classes).not.toContain('targeted');
     await env.api('PATCH', `/api/v1/sites/${s.site.id}`, { leadGroups: ['Продажи'] });
     expect((await find()).classes).toContain('targeted');

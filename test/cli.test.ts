@@ -20,7 +20,12 @@ async function freePort(): Promise<number> {
 /** The CLI as a newcomer uses it: first start creates an account and a key, keys create adds one. */
 describe('ringtrace CLI', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ringtrace-cli-'));
-  const env = { ...process.env, RINGTRACE_DATA_DIR: dataDir, RINGTRACE_DEMO: 'false', LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    RINGTRACE_DATA_DIR: dataDir,
+    RINGTRACE_DEMO: 'false',
+    LOG_LEVEL: 'warn',
+  };
   delete env.DATABASE_URL;
   let server: ChildProcess | undefined;
   afterAll(() => {

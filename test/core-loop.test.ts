@@ -55,6 +55,7 @@ describe('the core loop through the HTTP API', () => {
       await postVisit(env.app, { site: s.site.siteKey, url: landing, visitor: 'visitor-aaaa-1' })
     ).json();
     env.clock.advanceMinutes(2);
+    await postPing(env.app, { visit: visit.visit }); // still on the page, heartbeating
     const first = callEvents({
       from: '+79161234567',
       to: visit.number.e164,

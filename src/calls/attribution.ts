@@ -1,3 +1,5 @@
+import { ACTIVE_WINDOW_MS } from '../tracking/number-choice.js';
+
 export type AttributionMethod = 'dynamic' | 'static' | 'default' | 'history' | 'late' | 'none';
 
 export interface LeaseCandidate {
@@ -59,7 +61,8 @@ export function attributeCall(input: AttributionInput): Attribution {
 
   if (input.leasesAt.length === 1) {
     const lease = input.leasesAt[0];
-    const active = lease.leftAt === null && input.at.getTime() - lease.lastSeenAt.getTime() <= 120_000;
+    const active =
+      lease.leftAt === null && input.at.getTime() - lease.lastSeenAt.getTime() <= ACTIVE_WINDOW_MS;
     const confidence = active ? 1 : 0.95;
     return {
       method: 'dynamic',
@@ -118,7 +121,8 @@ function rankShared(input: AttributionInput): Candidate[] {
         reasons.push('other_country');
       }
     }
-    const active = lease.leftAt === null && input.at.getTime() - lease.lastSeenAt.getTime() <= 120_000;
+    const active =
+      lease.leftAt === null && input.at.getTime() - lease.lastSeenAt.getTime() <= ACTIVE_WINDOW_MS;
     if (active) {
       weight *= 2;
       reasons.push('active');

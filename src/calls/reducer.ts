@@ -55,7 +55,9 @@ export function reduceCall(events: readonly CallEvent[]): CallState {
 
   const startedAt = pick('startedAt') ?? sorted[0].occurredAt;
   const endedAt = ended ? (ended.endedAt ?? ended.occurredAt) : null;
-  const summaryTalk = ended?.talkSeconds ?? null;
+  // A provider may send a summary with talk time and then a bare hang-up: the summary still counts.
+  const summaryTalk =
+    [...sorted].reverse().find((e) => e.type === 'call.ended' && e.talkSeconds != null)?.talkSeconds ?? null;
   let answeredAt = pick('answeredAt') ?? answeredEvent?.occurredAt ?? null;
   if (!answeredAt && endedAt && summaryTalk !== null && summaryTalk > 0) {
     answeredAt = new Date(endedAt.getTime() - summaryTalk * 1000);

@@ -47,16 +47,17 @@ function regionalPool(pools: readonly PoolRef[], region: string | null, country:
   );
 }
 
+/** The widget heartbeats this often while the page is visible. */
+export const HEARTBEAT_SECONDS = 30;
+
+/** A visit counts as on the page while its last heartbeat is this recent (two heartbeats may be missed). */
+export const ACTIVE_WINDOW_MS = HEARTBEAT_SECONDS * 2 * 1000;
+
 /**
  * How long a lease is held after the visitor's last sign of life. While the page is visible it
  * heartbeats; a missed heartbeat or two is tolerated before the freeze starts.
  */
-export function holdUntil(
-  lastSeen: Date,
-  freezeMinutes: number,
-  left: boolean,
-  heartbeatSeconds: number,
-): Date {
-  const grace = left ? 0 : heartbeatSeconds * 2 * 1000;
+export function holdUntil(lastSeen: Date, freezeMinutes: number, left: boolean): Date {
+  const grace = left ? 0 : ACTIVE_WINDOW_MS;
   return new Date(lastSeen.getTime() + grace + freezeMinutes * 60_000);
 }

@@ -14,12 +14,11 @@ import {
   shareLeastBadNumber,
   touchLease,
 } from './leases.js';
-import { chooseNumberSource, holdUntil, type PoolRef } from './number-choice.js';
+import { chooseNumberSource, HEARTBEAT_SECONDS, holdUntil, type PoolRef } from './number-choice.js';
 import { matchStaticRule, type StaticRuleConditions } from './static-rules.js';
 
 /** A visit ends after 30 minutes without activity (the common web-analytics session rule). */
 export const VISIT_TIMEOUT_MS = 30 * 60_000;
-export const HEARTBEAT_SECONDS = 30;
 
 export interface PageHit {
   site: Site;
@@ -90,7 +89,7 @@ export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<Page
       await insertPageView(q, site.accountId, visit.id, hit, now);
       let e164 = visit.e164;
       if (visit.number_method === 'pool' && visit.pool_id) {
-        const held = holdUntil(now, site.freezeMinutes, false, HEARTBEAT_SECONDS);
+        const held = holdUntil(now, site.freezeMinutes, false);
         const alive = await touchLease(q, site.accountId, visit.id, now, held, false);
         if (!alive) {
           const leased = await leaseFromPool(
@@ -237,7 +236,7 @@ function leaseRequest(
     visitId,
     visitorId,
     now,
-    heldUntil: holdUntil(now, site.freezeMinutes, false, HEARTBEAT_SECONDS),
+    heldUntil: holdUntil(now, site.freezeMinutes, false),
   };
 }
 
@@ -282,7 +281,7 @@ export async function recordPing(
     );
     if (rows.length === 0)
       throw new HttpError(404, 'unknown_visit', `visit: ${visitId} is not a visit of this site`);
-    const held = holdUntil(now, site.freezeMinutes, left, HEARTBEAT_SECONDS);
+    const held = holdUntil(now, site.freezeMinutes, left);
     return { alive: await touchLease(q, site.accountId, visitId, now, held, left) };
   });
 }
