@@ -9,6 +9,7 @@ import { ManualClock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import { signBody } from '../telephony/generic.js';
+import { HEARTBEAT_SECONDS } from '../tracking/number-choice.js';
 
 export interface DemoOptions {
   config: Config;
@@ -32,6 +33,7 @@ const SITE_NAME = 'Диваны на заказ';
 const DOMAIN = 'divany-demo.ru';
 const ORIGIN = `https://${DOMAIN}`;
 const DEFAULT_NUMBER = '+7 495 123-45-67';
+const DEFAULT_E164 = '+74951234567';
 const FREEZE_MINUTES = 15;
 /** The city's region as the geo database names it; a regional pool must use that name to match. */
 const SPB_REGION = 'St.-Petersburg';
@@ -50,7 +52,7 @@ const LAST_CALL_BEFORE_END = 25 * MINUTE;
  * are the beats that decide lease ends and attribution, so the result is the same with a sixth of the
  * requests (loading the demo must stay fast on the embedded database).
  */
-const HEARTBEAT_MS = 180_000;
+const HEARTBEAT_MS = HEARTBEAT_SECONDS * 6 * 1000;
 
 // ---------------------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -330,6 +332,7 @@ function timeSampler(from: number, to: number): (u: number) => number {
   let total = 0;
   for (let i = 0; i < minutes; i++) {
     const t = from + i * MINUTE;
+    // Furniture is shopped for a little more at weekends.
     total += HOURLY[moscowHour(t)] * (moscowWeekend(t) ? 1.15 : 1);
     cumulative[i] = total;
   }
@@ -357,7 +360,7 @@ interface Visitor {
   region: RegionKind;
   ip: string;
   ua: string;
-  ymUid: string;
+  ymUid: string | undefined;
   gaClientId: string | undefined;
   phone: string | null;
   /** End of the visitor's latest planned visit, for choosing who comes back. */
@@ -407,12 +410,10 @@ class Simulation {
     private readonly clock: ManualClock,
     private readonly siteKey: string,
     private readonly integration: { id: string; secret: string },
-    private readonly numbers: { billboard: string },
     private readonly end: number,
   ) {}
 
   at(t: number, run: () => Promise<void>): void {
-    if (!Number.isFinite(t)) throw new Error("NaN " + new Error().stack);
     this.actions.push({ at: t, seq: this.seq++, run });
   }
 
@@ -548,10 +549,6 @@ class Simulation {
       ]),
     );
     return state;
-  }
-
-  get billboardNumber(): string {
-    return this.numbers.billboard;
   }
 }
 
@@ -732,7 +729,7 @@ function planVisit(
       region: 'other',
       ip: ipIn(rng, bot.network),
       ua: bot.ua,
-      ymUid: '',
+      ymUid: undefined,
       gaClientId: undefined,
       phone: null,
       lastEnd: start,
@@ -832,7 +829,7 @@ function planVisit(
     const first = sim.call({
       at,
       from,
-      to: () => visit.shown ?? DEFAULT_NUMBER,
+      to: () => visit.shown ?? DEFAULT_E164,
       ...outcome,
       ...planAnswerer(rng, service),
     });
@@ -844,12 +841,12 @@ function planVisit(
         ? firstEnd + rng.int(2, 30) * HOUR + rng.int(0, 59) * MINUTE
         : firstEnd + rng.int(2, 30) * MINUTE;
     const againAt = sim.clampCall(again, firstEnd + 30_000);
-    // Redial from the phone's call log, or the main number from the site's footer.
-    const redial = outcome.outcome !== 'answered' || rng.chance(0.5);
+    // Right after a miss people redial from the call log; days later they mostly dial the main number.
+    const redial = outcome.outcome !== 'answered' || rng.chance(0.25);
     sim.call({
       at: againAt,
       from,
-      to: () => (redial ? (first.to ?? DEFAULT_NUMBER) : DEFAULT_NUMBER),
+      to: () => (redial ? (first.to ?? DEFAULT_E164) : DEFAULT_E164),
       ...planOutcome(rng, againAt),
       ...planAnswerer(rng, outcome.outcome === 'answered' && rng.chance(0.6)),
     });
@@ -857,7 +854,13 @@ function planVisit(
 }
 
 /** Calls to the billboard number: offline, no visit behind them. */
-function planBillboardCalls(sim: Simulation, rng: Rng, count: number, when: (u: number) => number): void {
+function planBillboardCalls(
+  sim: Simulation,
+  rng: Rng,
+  count: number,
+  when: (u: number) => number,
+  billboard: string,
+): void {
   const callers: string[] = [];
   for (let i = 0; i < count; i++) {
     const at = sim.clampCall(when(rng.float()), 0);
@@ -869,7 +872,7 @@ function planBillboardCalls(sim: Simulation, rng: Rng, count: number, when: (u: 
     sim.call({
       at,
       from,
-      to: () => sim.billboardNumber,
+      to: () => billboard,
       ...planOutcome(rng, at),
       ...planAnswerer(rng, false),
     });
@@ -884,9 +887,9 @@ function planBillboardCalls(sim: Simulation, rng: Rng, count: number, when: (u: 
  */
 export async function loadDemo(opts: DemoOptions): Promise<DemoSummary> {
   const { db, accountId } = opts;
-  const days = Math.max(1, Math.floor(opts.days ?? 7));
-  const visitsPerDay = Math.max(1, Math.floor(opts.visitsPerDay ?? 300));
-  const seed = Math.floor(opts.seed ?? 20_091_114) >>> 0;
+  const days = positiveInt(opts.days, 7);
+  const visitsPerDay = positiveInt(opts.visitsPerDay, 300);
+  const seed = Number.isFinite(opts.seed) ? Math.floor(opts.seed!) >>> 0 : 20_091_114;
 
   const existing = await db.query<{ id: string }>(
     'SELECT id FROM sites WHERE account_id = $1 AND $2 = ANY(domains) ORDER BY created_at LIMIT 1',
@@ -899,96 +902,30 @@ export async function loadDemo(opts: DemoOptions): Promise<DemoSummary> {
   const start = end - days * DAY;
   const clock = new ManualClock(new Date(start - HOUR));
   const app = await buildApp({
-    config: { ...opts.config, logLevel: process.env.DEMO_DEBUG ? 'error' : 'silent' },
+    config: { ...opts.config, logLevel: 'silent' },
     db,
     clock,
   });
+  const apiKey = await createApiKey(db, clock, accountId, 'demo loader').catch(async (err) => {
+    await app.close();
+    throw err;
+  });
+  const api: Api = async <T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => {
+    const res = await app.inject({
+      method,
+      url: path,
+      headers: { authorization: `Bearer ${apiKey.key}` },
+      payload: body as object,
+    });
+    if (res.statusCode >= 300)
+      throw new Error(`demo: ${method} ${path} answered ${res.statusCode}: ${res.body}`);
+    return (res.body ? res.json() : null) as T;
+  };
+  const created: Partial<DemoSetup> = {};
   try {
-    const apiKey = await createApiKey(db, clock, accountId, 'demo loader');
-    const api = async <T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => {
-      const res = await app.inject({
-        method,
-        url: path,
-        headers: { authorization: `Bearer ${apiKey.key}` },
-        payload: body as object,
-      });
-      if (res.statusCode >= 300)
-        throw new Error(`demo: ${method} ${path} answered ${res.statusCode}: ${res.body}`);
-      return (res.body ? res.json() : null) as T;
-    };
+    const { site, billboard, integration } = await createDemoSite(api, clock, created);
 
-    const site = await api<{ id: string; siteKey: string }>('POST', '/api/v1/sites', {
-      name: SITE_NAME,
-      domains: [DOMAIN],
-      timeZone: 'Europe/Moscow',
-      currency: 'RUB',
-      country: 'RU',
-      homeRegion: 'Moscow',
-      defaultNumber: DEFAULT_NUMBER,
-      replaceNumbers: [DEFAULT_NUMBER],
-      freezeMinutes: FREEZE_MINUTES,
-      lateGraceMinutes: 120,
-      targetedThresholdSeconds: 30,
-      leadGroups: [GROUPS.sales.name],
-      dynamicChannels: ['paid_search', 'paid_social', 'display'],
-      multiRegional: true,
-    });
-    const sitePath = `/api/v1/sites/${site.id}`;
-    clock.advanceMinutes(5);
-    const homePool = await api<{ id: string }>('POST', `${sitePath}/pools`, { name: 'Москва', region: null });
-    for (let i = 0; i < 12; i++) {
-      await api('POST', `${sitePath}/numbers`, {
-        number: `+7 499 350-14-${21 + i}`,
-        kind: 'pool',
-        poolId: homePool.id,
-        region: 'Moscow',
-      });
-    }
-    const spbPool = await api<{ id: string }>('POST', `${sitePath}/pools`, {
-      name: 'Saint Petersburg',
-      region: SPB_REGION,
-    });
-    for (let i = 0; i < 5; i++) {
-      await api('POST', `${sitePath}/numbers`, {
-        number: `+7 812 409-37-${41 + i}`,
-        kind: 'pool',
-        poolId: spbPool.id,
-        region: SPB_REGION,
-      });
-    }
-    clock.advanceMinutes(5);
-    const avito = await api<{ id: string }>('POST', `${sitePath}/numbers`, {
-      number: '+7 495 120-33-44',
-      kind: 'static',
-    });
-    await api('POST', `${sitePath}/static-rules`, {
-      name: 'Авито',
-      priority: 10,
-      conditions: { utmSource: 'avito' },
-      numberId: avito.id,
-      source: 'avito',
-      medium: 'classified',
-      campaign: 'Профиль на Авито',
-    });
-    const billboard = await api<{ id: string; e164: string }>('POST', `${sitePath}/numbers`, {
-      number: '+7 495 120-55-66',
-      kind: 'static',
-    });
-    await api('POST', `${sitePath}/static-rules`, {
-      name: 'Билборд на МКАД',
-      conditions: {},
-      numberId: billboard.id,
-      source: 'billboard',
-      medium: 'offline',
-      campaign: 'Щит МКАД, 47 км',
-    });
-    clock.advanceMinutes(5);
-    const integration = await api<{ id: string; secret: string }>('POST', '/api/v1/integrations', {
-      kind: 'generic',
-      name: 'АТС (демо)',
-    });
-
-    const sim = new Simulation(app, clock, site.siteKey, integration, { billboard: billboard.e164 }, end);
+    const sim = new Simulation(app, clock, site.siteKey, integration, end);
     const main = new Rng(seed);
     const when = timeSampler(start, end - QUIET_TAIL);
     const total = Math.round(days * visitsPerDay * (0.95 + 0.1 * main.float()));
@@ -998,20 +935,126 @@ export async function loadDemo(opts: DemoOptions): Promise<DemoSummary> {
     }).sort((a, b) => a.at - b.at);
     const pastVisitors: Visitor[] = [];
     for (const p of planned) planVisit(sim, p.rng, p.at, p.isBot, p.isReturn, pastVisitors);
-    planBillboardCalls(
-      sim,
-      new Rng(mixSeed(seed, 0)),
-      Math.round(days * 3 * (0.8 + 0.4 * main.float())),
-      when,
-    );
+    const billboardCalls = Math.round(days * 3 * (0.8 + 0.4 * main.float()));
+    planBillboardCalls(sim, new Rng(mixSeed(seed, 0)), billboardCalls, when, billboard);
 
     await sim.run();
-    // The loader's key was only for the setup calls above.
-    await api('DELETE', `/api/v1/api-keys/${apiKey.id}`);
     return { siteName: SITE_NAME, siteId: site.id, visits: sim.visits, calls: sim.calls };
+  } catch (err) {
+    // A half-loaded demo would block the next attempt (the site exists), so it is removed.
+    await removeDemo(db, api, accountId, created).catch(() => {});
+    throw err;
   } finally {
+    // The loader's key was only for the calls above.
+    await api('DELETE', `/api/v1/api-keys/${apiKey.id}`).catch(() => {});
     await app.close();
   }
+}
+
+type Api = <T>(method: 'POST' | 'DELETE', path: string, body?: unknown) => Promise<T>;
+
+interface DemoSetup {
+  site: { id: string; siteKey: string };
+  billboard: string;
+  integration: { id: string; secret: string };
+}
+
+/** The shop's site, number pools, static channels and PBX integration, as a customer would set them up. */
+async function createDemoSite(api: Api, clock: ManualClock, created: Partial<DemoSetup>): Promise<DemoSetup> {
+  const site = await api<{ id: string; siteKey: string }>('POST', '/api/v1/sites', {
+    name: SITE_NAME,
+    domains: [DOMAIN],
+    timeZone: 'Europe/Moscow',
+    currency: 'RUB',
+    country: 'RU',
+    homeRegion: 'Moscow',
+    defaultNumber: DEFAULT_NUMBER,
+    replaceNumbers: [DEFAULT_NUMBER],
+    freezeMinutes: FREEZE_MINUTES,
+    lateGraceMinutes: 120,
+    targetedThresholdSeconds: 30,
+    leadGroups: [GROUPS.sales.name],
+    dynamicChannels: ['paid_search', 'paid_social', 'display'],
+    multiRegional: true,
+  });
+  created.site = site;
+  const sitePath = `/api/v1/sites/${site.id}`;
+  clock.advanceMinutes(5);
+  const homePool = await api<{ id: string }>('POST', `${sitePath}/pools`, { name: 'Москва', region: null });
+  for (let i = 0; i < 12; i++) {
+    await api('POST', `${sitePath}/numbers`, {
+      number: `+7 499 350-14-${21 + i}`,
+      kind: 'pool',
+      poolId: homePool.id,
+      region: 'Moscow',
+    });
+  }
+  const spbPool = await api<{ id: string }>('POST', `${sitePath}/pools`, {
+    name: 'Санкт-Петербург',
+    region: SPB_REGION,
+  });
+  for (let i = 0; i < 5; i++) {
+    await api('POST', `${sitePath}/numbers`, {
+      number: `+7 812 409-37-${41 + i}`,
+      kind: 'pool',
+      poolId: spbPool.id,
+      region: SPB_REGION,
+    });
+  }
+  clock.advanceMinutes(5);
+  const avito = await api<{ id: string }>('POST', `${sitePath}/numbers`, {
+    number: '+7 495 120-33-44',
+    kind: 'static',
+  });
+  await api('POST', `${sitePath}/static-rules`, {
+    name: 'Авито',
+    priority: 10,
+    conditions: { utmSource: 'avito' },
+    numberId: avito.id,
+    source: 'avito',
+    medium: 'classified',
+    campaign: 'Профиль на Авито',
+  });
+  const billboard = await api<{ id: string; e164: string }>('POST', `${sitePath}/numbers`, {
+    number: '+7 495 120-55-66',
+    kind: 'static',
+  });
+  // No conditions: no visit matches it; calls to the number carry the rule's source.
+  await api('POST', `${sitePath}/static-rules`, {
+    name: 'Билборд на МКАД',
+    conditions: {},
+    numberId: billboard.id,
+    source: 'billboard',
+    medium: 'offline',
+    campaign: 'Щит МКАД, 47 км',
+  });
+  clock.advanceMinutes(5);
+  const integration = await api<{ id: string; secret: string }>('POST', '/api/v1/integrations', {
+    kind: 'generic',
+    name: 'АТС (демо)',
+  });
+  created.integration = integration;
+  return { site, billboard: billboard.e164, integration };
+}
+
+/** Deletes a partly loaded demo: the site (with its numbers, visits, leases) and what its PBX sent. */
+async function removeDemo(db: Db, api: Api, accountId: string, setup: Partial<DemoSetup>): Promise<void> {
+  if (setup.site) await api('DELETE', `/api/v1/sites/${setup.site.id}`);
+  if (!setup.integration) return;
+  const integrationId = setup.integration.id;
+  await db.tx(async (q) => {
+    for (const table of ['calls', 'call_events']) {
+      await q.query(`DELETE FROM ${table} WHERE account_id = $1 AND integration_id = $2`, [
+        accountId,
+        integrationId,
+      ]);
+    }
+    await q.query('DELETE FROM integrations WHERE account_id = $1 AND id = $2', [accountId, integrationId]);
+  });
+}
+
+function positiveInt(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) ? Math.max(1, Math.floor(value)) : fallback;
 }
 
 async function summarize(db: Db, accountId: string, siteId: string): Promise<DemoSummary> {
