@@ -75,7 +75,8 @@ CREATE TABLE numbers (
   FOREIGN KEY (account_id, site_id) REFERENCES sites (account_id, id) ON DELETE CASCADE,
   FOREIGN KEY (account_id, pool_id) REFERENCES pools (account_id, id) ON DELETE SET NULL (pool_id)
 );
-CREATE INDEX numbers_pool_free ON numbers (account_id, pool_id, held_until);
+-- Matches the claim's ORDER BY, so finding the least-recently-released free number reads one index entry.
+CREATE INDEX numbers_pool_free ON numbers (account_id, pool_id, held_until NULLS FIRST, id);
 
 CREATE TABLE static_rules (
   account_id uuid NOT NULL,
@@ -165,6 +166,7 @@ CREATE TABLE leases (
 CREATE INDEX leases_number_time ON leases (account_id, number_id, started_at);
 CREATE INDEX leases_number_until ON leases (account_id, number_id, held_until);
 CREATE INDEX leases_visit ON leases (account_id, visit_id);
+CREATE INDEX leases_visitor ON leases (account_id, site_id, visitor_id, started_at);
 
 CREATE TABLE pool_exhaustions (
   account_id uuid NOT NULL,
