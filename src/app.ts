@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/db.js';
 import type { AppContext } from './http/context.js';
 import { HttpError } from './http/errors.js';
+import { reportRoutes } from './reports/routes.js';
 import { siteRoutes } from './sites/routes.js';
 import { genericHookRoutes, integrationRoutes } from './telephony/generic.js';
 import { type Geo, openGeo } from './tracking/geo.js';
@@ -125,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     siteRoutes(api, ctx);
     callRoutes(api, ctx);
     integrationRoutes(api, ctx);
+    reportRoutes(api, ctx);
   });
 
   return app;

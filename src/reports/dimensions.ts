@@ -1,0 +1,114 @@
+// Report dimensions and filters as SQL expressions over fixed table aliases. Pure data: no I/O.
+//
+// Aliases: visits `v` (with its number `vn`) in the visits half of a report; calls `c` with the
+// attributed visit `cv` and static rule `sr` in the calls half. `$3` is always the site's time zone.
+// Calls take the dimensions of the visit they are attributed to; static-number calls take source,
+// medium and campaign from their rule and the channel "static"; a call with neither has the channel
+// "(none)" and "(not set)" for every other visit field.
+
+export const DIMENSIONS = [
+  'channel',
+  'source',
+  'medium',
+  'campaign',
+  'keyword',
+  'content',
+  'landing_page',
+  'call_page',
+  'region',
+  'city',
+  'device',
+  'tracking_number',
+  'employee',
+  'group',
+  'hour_of_day',
+  'day_of_week',
+  'date',
+  'week',
+  'month',
+] as const;
+
+export type Dimension = (typeof DIMENSIONS)[number];
+
+export const NOT_SET = '(not set)';
+export const NO_CHANNEL = '(none)';
+
+export interface DimensionSql {
+  /** Key expression over visits `v`; null when visits have no such dimension (the visits metric is then null). */
+  visit: string | null;
+  /** Key expression over calls `c`, `cv`, `sr`. */
+  call: string;
+  /** Whether the visits half needs the visit's number joined as `vn` and its site as `vs`. */
+  visitNumber?: boolean;
+  /** Calendar dimensions sort by key by default; per-row comparison shifts `date` keys by the period. */
+  time?: boolean;
+}
+
+const notSet = (expr: string) => `coalesce(${expr}, '${NOT_SET}')`;
+
+/** The path of a URL ("/sofas"), "/" when it has none, "(not set)" without a URL. */
+const pathOf = (col: string) =>
+  `CASE WHEN ${col} IS NULL THEN '${NOT_SET}' ELSE coalesce(nullif(substring(${col} from '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*([^?#]*)'), ''), '/') END`;
+
+const local = (col: string) => `(${col} AT TIME ZONE $3)`;
+
+const visitField = (field: string): DimensionSql => ({
+  visit: notSet(`v.${field}`),
+  call: notSet(`cv.${field}`),
+});
+
+/** Static-number calls have no visit: their rule supplies source, medium and campaign. */
+const sourceField = (field: 'source' | 'medium' | 'campaign'): DimensionSql => ({
+  visit: notSet(`v.${field}`),
+  call: notSet(`coalesce(cv.${field}, sr.${field})`),
+});
+
+const timeKey = (fn: (col: string) => string): DimensionSql => ({
+  visit: fn('v.started_at'),
+  call: fn('c.started_at'),
+  time: true,
+});
+
+export const CHANNEL_CALL_SQL = `CASE WHEN cv.id IS NOT NULL THEN cv.channel WHEN sr.id IS NOT NULL THEN 'static' ELSE '${NO_CHANNEL}' END`;
+
+export const dimensionSql: Record<Dimension, DimensionSql> = {
+  channel: { visit: 'v.channel', call: CHANNEL_CALL_SQL },
+  source: sourceField('source'),
+  medium: sourceField('medium'),
+  campaign: sourceField('campaign'),
+  keyword: visitField('keyword'),
+  content: visitField('content'),
+  landing_page: { visit: pathOf('v.landing_url'), call: pathOf('cv.landing_url') },
+  call_page: { visit: null, call: pathOf('c.call_page_url') },
+  region: visitField('region'),
+  city: visitField('city'),
+  device: visitField('device_type'),
+  // Visits shown the default number store no number_id: they count under the site's default number.
+  tracking_number: {
+    visit: notSet(`coalesce(vn.e164, CASE WHEN v.number_method = 'default' THEN vs.default_number END)`),
+    call: notSet('c.tracking_number'),
+    visitNumber: true,
+  },
+  employee: { visit: null, call: notSet('c.employee') },
+  group: { visit: null, call: notSet('c.group_name') },
+  hour_of_day: timeKey((col) => `extract(hour from ${local(col)})::int`),
+  day_of_week: timeKey((col) => `extract(isodow from ${local(col)})::int`),
+  date: timeKey((col) => `to_char(${local(col)}, 'YYYY-MM-DD')`),
+  week: timeKey((col) => `to_char(date_trunc('week', ${local(col)}), 'YYYY-MM-DD')`),
+  month: timeKey((col) => `to_char(${local(col)}, 'YYYY-MM')`),
+};
+
+/** Filters compare the same expressions a report row shows, so a row's key can be used as a filter value. */
+export const FILTERS = ['channel', 'source', 'medium', 'campaign', 'keyword', 'region', 'device'] as const;
+export type Filter = (typeof FILTERS)[number];
+
+/** Call classes a report can be restricted to; the filter applies to calls only, visits stay all visits. */
+export const CLASS_COLUMNS = {
+  unique: 'is_unique',
+  targeted: 'is_targeted',
+  unique_targeted: 'is_unique_targeted',
+  first_targeted: 'is_first_targeted',
+  repeat: 'is_repeat',
+  missed: 'is_missed',
+} as const;
+export type CallClass = keyof typeof CLASS_COLUMNS;
