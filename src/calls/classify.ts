@@ -1,5 +1,16 @@
 import type { CallStatus } from './reducer.js';
 
+/** The stored boolean column of each call class. */
+export const CLASS_COLUMNS = {
+  unique: 'is_unique',
+  targeted: 'is_targeted',
+  unique_targeted: 'is_unique_targeted',
+  first_targeted: 'is_first_targeted',
+  repeat: 'is_repeat',
+  missed: 'is_missed',
+} as const;
+export type CallClass = keyof typeof CLASS_COLUMNS;
+
 export interface ClassifiableCall {
   id: string;
   startedAt: Date;

@@ -6,15 +6,7 @@ import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
 import { parsePhone } from '../phone/phone.js';
 import { ALL_CHANNELS } from '../tracking/channel.js';
-
-const classColumns = {
-  unique: 'is_unique',
-  targeted: 'is_targeted',
-  unique_targeted: 'is_unique_targeted',
-  first_targeted: 'is_first_targeted',
-  repeat: 'is_repeat',
-  missed: 'is_missed',
-} as const;
+import { CLASS_COLUMNS } from './classify.js';
 
 const listQuery = z
   .object({
@@ -26,7 +18,7 @@ const listQuery = z
     medium: z.string().max(200).optional(),
     campaign: z.string().max(500).optional(),
     keyword: z.string().max(500).optional(),
-    class: z.enum(Object.keys(classColumns) as [keyof typeof classColumns]).optional(),
+    class: z.enum(Object.keys(CLASS_COLUMNS) as [keyof typeof CLASS_COLUMNS]).optional(),
     number: z.string().max(40).optional(),
     caller: z.string().max(40).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -84,7 +76,7 @@ export function callRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (f.medium) add('lower(coalesce(v.medium, sr.medium)) = lower(?)', f.medium);
     if (f.campaign) add('coalesce(v.campaign, sr.campaign) = ?', f.campaign);
     if (f.keyword) add('v.keyword = ?', f.keyword);
-    if (f.class) where.push(`c.${classColumns[f.class]}`);
+    if (f.class) where.push(`c.${CLASS_COLUMNS[f.class]}`);
     for (const field of ['number', 'caller'] as const) {
       const value = f[field];
       if (!value) continue;

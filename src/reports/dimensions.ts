@@ -101,14 +101,3 @@ export const dimensionSql: Record<Dimension, DimensionSql> = {
 /** Filters compare the same expressions a report row shows, so a row's key can be used as a filter value. */
 export const FILTERS = ['channel', 'source', 'medium', 'campaign', 'keyword', 'region', 'device'] as const;
 export type Filter = (typeof FILTERS)[number];
-
-/** Call classes a report can be restricted to; the filter applies to calls only, visits stay all visits. */
-export const CLASS_COLUMNS = {
-  unique: 'is_unique',
-  targeted: 'is_targeted',
-  unique_targeted: 'is_unique_targeted',
-  first_targeted: 'is_first_targeted',
-  repeat: 'is_repeat',
-  missed: 'is_missed',
-} as const;
-export type CallClass = keyof typeof CLASS_COLUMNS;

@@ -9,14 +9,9 @@
 // landing_path, region, city, device, number) instead of raw visits; the calls half stays raw
 // (calls are ~5% of visits) or reads a matching rollup.
 
-import {
-  type CallClass,
-  CLASS_COLUMNS,
-  type Dimension,
-  dimensionSql,
-  FILTERS,
-  type Filter,
-} from './dimensions.js';
+import { type CallClass, CLASS_COLUMNS } from '../calls/classify.js';
+import { type Dimension, dimensionSql, FILTERS, type Filter } from './dimensions.js';
+import { RAW_FIELDS } from './metrics.js';
 import type { Period } from './period.js';
 
 export interface ReportScope {
@@ -50,20 +45,7 @@ const callSums = `count(*)::int AS "calls",
     coalesce(sum(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL), 0)::float8 AS "talk_sum",
     count(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL)::int AS "talk_n"`;
 
-const callColumns = [
-  'calls',
-  'unique',
-  'targeted',
-  'unique_targeted',
-  'first_targeted',
-  'repeat',
-  'missed',
-  'answered',
-  'wait_sum',
-  'wait_n',
-  'talk_sum',
-  'talk_n',
-]
+const callColumns = RAW_FIELDS.filter((f) => f !== 'visits')
   .map((c) => `coalesce(cal."${c}", 0) AS "${c}"`)
   .join(', ');
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { type CallClass, CLASS_COLUMNS } from '../calls/classify.js';
 import { ALL_CHANNELS } from '../tracking/channel.js';
-import { type CallClass, CLASS_COLUMNS, DIMENSIONS, NO_CHANNEL } from './dimensions.js';
+import { DIMENSIONS, NO_CHANNEL } from './dimensions.js';
 import { METRICS } from './metrics.js';
 import { isCalendarDate, periodDays } from './period.js';
 
