@@ -8,6 +8,7 @@ import { type Config, loadConfig } from './config.js';
 import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { loadDemo } from './demo/demo.js';
+import { SimulateUsageError, simulateCommand } from './simulate/cli.js';
 
 const usage = `ringtrace <command>
 
@@ -15,6 +16,9 @@ const usage = `ringtrace <command>
   migrate                    apply pending database migrations
   keys create --account ID   create an API key for an account and print it
   demo                       load the demo site (a simulated week of visits and calls)
+  simulate [--days D] [--visitors-per-day V] [--freeze-min F] [--pool N|min|0.5min|…]
+           [--policy naive|smart] [--seed S] [--json]
+                             measure attribution accuracy on seeded simulated traffic (docs/simulator.md)
 
 Configuration comes from the environment; see README.md.`;
 
@@ -69,6 +73,8 @@ async function main(argv: string[]): Promise<void> {
       if (boot) console.log(`admin API key: ${boot.key} (saved in ${boot.keyFile})`);
       return db.close();
     }
+    case 'simulate':
+      return simulateCommand(rest, config.databaseUrl);
     default:
       console.log(usage);
       if (command && command !== 'help' && command !== '--help') process.exitCode = 2;
@@ -105,6 +111,7 @@ async function start(config: Config): Promise<void> {
 class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((err) => {
-  console.error(err instanceof UsageError ? err.message : err);
-  process.exit(err instanceof UsageError ? 2 : 1);
+  const usageError = err instanceof UsageError || err instanceof SimulateUsageError;
+  console.error(usageError ? err.message : err);
+  process.exit(usageError ? 2 : 1);
 });

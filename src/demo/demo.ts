@@ -8,6 +8,7 @@ import { buildApp } from '../app.js';
 import { ManualClock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
+import { mixSeed, Rng } from '../simulate/rng.js';
 import { signBody } from '../telephony/generic.js';
 import { HEARTBEAT_SECONDS } from '../tracking/number-choice.js';
 
@@ -53,71 +54,6 @@ const LAST_CALL_BEFORE_END = 25 * MINUTE;
  * requests (loading the demo must stay fast on the embedded database).
  */
 const HEARTBEAT_MS = HEARTBEAT_SECONDS * 6 * 1000;
-
-// ---------------------------------------------------------------------------------------------------------
-// Seeded randomness
-
-/** mulberry32: a tiny, good-enough 32-bit PRNG, so the demo is reproducible from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Derives an independent stream seed from (seed, index). */
-function mixSeed(seed: number, index: number): number {
-  let h =
-    Math.imul((seed ^ 0x9e3779b9) >>> 0, 0x85ebca6b) ^ Math.imul((index + 0x632be5ab) >>> 0, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-class Rng {
-  private readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  float(): number {
-    return this.next();
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  /** Integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)];
-  }
-  weighted<T>(items: ReadonlyArray<readonly [T, number]>): T {
-    const total = items.reduce((sum, [, w]) => sum + w, 0);
-    let x = this.next() * total;
-    for (const [item, w] of items) {
-      x -= w;
-      if (x < 0) return item;
-    }
-    return items[items.length - 1][0];
-  }
-  /** Exponentially distributed, for waiting times. */
-  exp(mean: number): number {
-    return -Math.log(1 - this.next()) * mean;
-  }
-  digits(n: number): string {
-    let s = String(this.int(1, 9));
-    while (s.length < n) s += String(this.int(0, 9));
-    return s;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // The shop

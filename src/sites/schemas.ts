@@ -37,6 +37,10 @@ export const siteFields = {
   dynamicChannels: z.array(z.enum(ALL_CHANNELS)).max(ALL_CHANNELS.length),
   exhaustionPolicy: z.enum(['default', 'share']),
   multiRegional: z.boolean(),
+  /** Which free pool number a new visit gets: least recently released (`lru`) or any (`random`). */
+  numberSelection: z.enum(['lru', 'random']),
+  /** A returning visitor keeps or gets back its earlier pool number. */
+  visitorStickiness: z.boolean(),
 };
 
 export const createSiteBody = z
@@ -58,6 +62,8 @@ export const createSiteBody = z
     dynamicChannels: siteFields.dynamicChannels.default(['paid_search', 'paid_social', 'display']),
     exhaustionPolicy: siteFields.exhaustionPolicy.default('default'),
     multiRegional: siteFields.multiRegional.default(false),
+    numberSelection: siteFields.numberSelection.default('lru'),
+    visitorStickiness: siteFields.visitorStickiness.default(true),
   })
   .strict();
 

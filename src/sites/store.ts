@@ -23,6 +23,8 @@ export interface Site {
   dynamicChannels: Channel[];
   exhaustionPolicy: 'default' | 'share';
   multiRegional: boolean;
+  numberSelection: 'lru' | 'random';
+  visitorStickiness: boolean;
   createdAt: Date;
 }
 
@@ -64,4 +66,6 @@ export const siteColumns: Record<string, string> = {
   dynamicChannels: 'dynamic_channels',
   exhaustionPolicy: 'exhaustion_policy',
   multiRegional: 'multi_regional',
+  numberSelection: 'number_selection',
+  visitorStickiness: 'visitor_stickiness',
 };

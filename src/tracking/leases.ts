@@ -9,6 +9,8 @@ export interface LeaseRequest {
   visitorId: string;
   now: Date;
   heldUntil: Date;
+  /** The site's choice among free numbers: least recently released (default) or random. */
+  selection?: 'lru' | 'random';
 }
 
 export interface LeasedNumber {
@@ -20,15 +22,17 @@ export interface LeasedNumber {
 /**
  * Claims a free number of the pool for the visit in one atomic statement. Free numbers are taken
  * least-recently-released first (oldest held_until, never-held first), so a number rests as long as
- * possible before reuse. SKIP LOCKED lets concurrent claims each take a different row without waiting.
+ * possible before reuse (or at random: the naive baseline the simulator measures against). SKIP LOCKED
+ * lets concurrent claims each take a different row without waiting.
  */
 export async function claimFreeNumber(q: Queryable, req: LeaseRequest): Promise<LeasedNumber | null> {
+  const order = req.selection === 'random' ? 'random()' : 'held_until NULLS FIRST, id';
   const rows = await q.query<{ id: string; e164: string }>(
     `UPDATE numbers SET held_until = $4, current_visit_id = $5
       WHERE account_id = $1 AND (held_until IS NULL OR held_until <= $3)
         AND id = (SELECT id FROM numbers
                    WHERE account_id = $1 AND pool_id = $2 AND (held_until IS NULL OR held_until <= $3)
-                   ORDER BY held_until NULLS FIRST, id
+                   ORDER BY ${order}
                    LIMIT 1 FOR UPDATE SKIP LOCKED)
       RETURNING id, e164`,
     [req.accountId, req.poolId, req.now, req.heldUntil, req.visitId],

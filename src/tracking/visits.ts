@@ -237,12 +237,17 @@ function leaseRequest(
     visitorId,
     now,
     heldUntil: holdUntil(now, site.freezeMinutes, false),
+    selection: site.numberSelection,
   };
 }
 
-/** Returning visitor's number first, then a free one; on exhaustion record the event and apply the policy. */
+/**
+ * Returning visitor's number first (unless the site turned stickiness off), then a free one; on exhaustion
+ * record the event and apply the policy.
+ */
 async function leaseFromPool(q: Queryable, site: Site, req: LeaseRequest): Promise<LeasedNumber | null> {
-  const leased = (await reclaimVisitorNumber(q, req)) ?? (await claimFreeNumber(q, req));
+  const sticky = site.visitorStickiness ? await reclaimVisitorNumber(q, req) : null;
+  const leased = sticky ?? (await claimFreeNumber(q, req));
   if (leased) return leased;
   await q.query(
     `INSERT INTO pool_exhaustions (account_id, id, site_id, pool_id, visit_id, at, action)

@@ -1,0 +1,431 @@
+// Replays a ground-truth trace through the real code path (issue 3, item 2): the site is set up through the
+// REST API, page loads and pings call the same functions the widget endpoints call (recordPageHit,
+// recordPing), calls arrive as signed events on the generic telephony webhook, all on a manual clock. Then
+// the product's attribution is compared with the truth.
+
+import type { FastifyInstance } from 'fastify';
+import { createAccount, createApiKey } from '../accounts/keys.js';
+import { buildApp } from '../app.js';
+import { ManualClock } from '../clock.js';
+import { type Config, loadConfig } from '../config.js';
+import type { Db } from '../db/db.js';
+import type { AppContext } from '../http/context.js';
+import { findSiteByKey } from '../sites/store.js';
+import { signBody } from '../telephony/generic.js';
+import { type Geo, openGeo } from '../tracking/geo.js';
+import { recordPageHit, recordPing } from '../tracking/visits.js';
+import { baselineHold, peakHeldNumbers, peakOverlap } from './min-pool.js';
+import type { CallTiming, Trace, TraceCall, TraceVisit } from './traffic.js';
+
+/**
+ * `naive`: any free number (random), no returning-visitor stickiness, the default number when the pool is
+ * exhausted. `smart`: the product's policy: least recently released first, stickiness, and overflow sharing
+ * with ranked candidates when exhausted.
+ */
+export type Policy = 'naive' | 'smart';
+
+export interface RunOptions {
+  db: Db;
+  trace: Trace;
+  freezeMinutes: number;
+  /** Pool numbers to create. */
+  pool: number;
+  policy: Policy;
+  /** Overrides the policy's exhaustion behaviour. */
+  exhaustion?: 'default' | 'share';
+  /** The site's late-call grace window (default 120, the product default). */
+  lateGraceMinutes?: number;
+  config?: Config;
+  geo?: Geo;
+  /** Called every `progressEvery` actions (for long CLI runs). */
+  onProgress?: (done: number, total: number) => void;
+  progressEvery?: number;
+}
+
+export interface Tally {
+  count: number;
+  correct: number;
+}
+
+export interface SimulationResult {
+  policy: Policy;
+  exhaustionPolicy: 'default' | 'share';
+  freezeMin: number;
+  pool: number;
+  /** Peak numbers held at once under the baseline lease policy, from the trace alone. */
+  minPool: number;
+  visits: number;
+  /** Visits of dynamically tracked channels by people: the ones that need pool numbers. */
+  paidVisits: number;
+  actions: number;
+  /** Calls caused by paid visits: the population attribution accuracy is measured on. */
+  calls: number;
+  /** Of those, calls during the visit or within the freeze time after leaving. */
+  callsInFreeze: number;
+  correctInFreeze: number;
+  /** null when there is no such call. */
+  accuracyInFreeze: number | null;
+  correct: number;
+  accuracyAll: number | null;
+  /** Attributed to another visit. */
+  wrong: number;
+  /** No visit attributed. */
+  unattributed: number;
+  /** Attributed to another visit of the same visitor (counted in `wrong`). */
+  sameVisitor: number;
+  /** Calls caused by organic/direct visits: they dial the default number and are not in `calls`. */
+  untrackedCalls: number;
+  byMethod: Record<string, Tally>;
+  byTiming: Record<string, Tally>;
+  /** For calls at a confidence in the bucket, how many were right. */
+  calibration: Array<{ bucket: string; count: number; correct: number; share: number | null }>;
+  exhaustions: number;
+  /** Peak numbers actually held at once, from the lease history. */
+  peakHeld: number;
+  /** Wall time of the replay (setup, actions, metrics). */
+  seconds: number;
+}
+
+const DOMAIN = 'sim.ringtrace.test';
+const DEFAULT_NUMBER = '+74951234567';
+const HUMAN_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+const BOT_UA = 'Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)';
+const HUMAN_IP = '77.88.55.242';
+const BOT_IP = '5.255.253.1';
+
+export function policySettings(policy: Policy, exhaustion?: 'default' | 'share') {
+  return policy === 'naive'
+    ? {
+        numberSelection: 'random' as const,
+        visitorStickiness: false,
+        exhaustionPolicy: exhaustion ?? ('default' as const),
+      }
+    : {
+        numberSelection: 'lru' as const,
+        visitorStickiness: true,
+        exhaustionPolicy: exhaustion ?? ('share' as const),
+      };
+}
+
+/** The theoretical minimum pool of a trace: the peak of baseline holds of paid human visits. */
+export function minPoolOf(trace: Trace, freezeMinutes: number): { peak: number; at: number } {
+  return peakOverlap(trace.visits.filter(needsPoolNumber).map((v) => baselineHold(v, freezeMinutes)));
+}
+
+function needsPoolNumber(v: TraceVisit): boolean {
+  return v.channel === 'paid' && !v.bot;
+}
+
+/** Pool number i as a Moscow 499 number. */
+export function poolNumber(i: number): string {
+  return `+7499${String(3_500_000 + i).padStart(7, '0')}`;
+}
+
+export async function runSimulation(opts: RunOptions): Promise<SimulationResult> {
+  const began = performance.now();
+  const { db, trace, freezeMinutes } = opts;
+  const settings = policySettings(opts.policy, opts.exhaustion);
+  const clock = new ManualClock(new Date(trace.start - 3_600_000));
+  const config = opts.config ?? loadConfig({}, { logLevel: 'silent' });
+  const geo = opts.geo ?? (await openGeo());
+  const app = await buildApp({ config, db, clock, geo });
+  try {
+    const setup = await setupSite(app, db, clock, {
+      freezeMinutes,
+      lateGraceMinutes: opts.lateGraceMinutes ?? 120,
+      pool: opts.pool,
+      ...settings,
+    });
+    const site = await findSiteByKey(db, setup.siteKey);
+    if (!site) throw new Error('simulate: the site just created is missing');
+    const ctx: AppContext = { config, db, clock, geo };
+
+    const serverVisit: Array<string | null> = trace.visits.map(() => null);
+    const shown: Array<string | null> = trace.visits.map(() => null);
+    const dialed: Array<string | null> = trace.calls.map(() => null);
+    const every = opts.progressEvery ?? 10_000;
+    let done = 0;
+    for (const action of trace.actions) {
+      clock.set(new Date(action.at));
+      if (action.kind === 'call') {
+        const call = trace.calls[action.call];
+        const to =
+          call.repeatOf !== null
+            ? (dialed[call.repeatOf] ?? DEFAULT_NUMBER)
+            : (shown[call.visit] ?? DEFAULT_NUMBER);
+        dialed[call.index] = to;
+        await postCall(app, setup.integration, call, to);
+      } else {
+        const v = trace.visits[action.visit];
+        if (action.kind === 'page') {
+          // The route looks the site up per request; its settings do not change during a run, so it is reused.
+          const res = await recordPageHit(ctx, {
+            site,
+            visitorId: trace.visitors[v.visitor].id,
+            visitId: serverVisit[v.index],
+            url: pageUrl(v, action.page),
+            referrer: pageReferrer(v, action.page),
+            title: null,
+            gaClientId: null,
+            ymUid: null,
+            ip: v.bot ? BOT_IP : HUMAN_IP,
+            userAgent: v.bot ? BOT_UA : HUMAN_UA,
+          });
+          serverVisit[v.index] = res.visit;
+          shown[v.index] = res.number?.e164 ?? null;
+        } else {
+          const id = serverVisit[v.index];
+          if (!id) throw new Error(`simulate: ${action.kind} before the first page of visit ${v.index}`);
+          await recordPing(ctx, site, id, action.kind === 'leave');
+        }
+      }
+      if (++done % every === 0) opts.onProgress?.(done, trace.actions.length);
+    }
+
+    const metrics = await measure(db, setup, trace, serverVisit, freezeMinutes);
+    return {
+      policy: opts.policy,
+      exhaustionPolicy: settings.exhaustionPolicy,
+      freezeMin: freezeMinutes,
+      pool: opts.pool,
+      minPool: minPoolOf(trace, freezeMinutes).peak,
+      visits: trace.visits.length,
+      paidVisits: trace.visits.filter(needsPoolNumber).length,
+      actions: trace.actions.length,
+      ...metrics,
+      seconds: round((performance.now() - began) / 1000, 2),
+    };
+  } finally {
+    await app.close();
+  }
+}
+
+interface Setup {
+  accountId: string;
+  siteId: string;
+  siteKey: string;
+  integration: { id: string; secret: string };
+}
+
+/** The site, its pool and a generic telephony integration, created through the REST API like a customer would. */
+async function setupSite(
+  app: FastifyInstance,
+  db: Db,
+  clock: ManualClock,
+  s: {
+    freezeMinutes: number;
+    lateGraceMinutes: number;
+    pool: number;
+    numberSelection: 'lru' | 'random';
+    visitorStickiness: boolean;
+    exhaustionPolicy: 'default' | 'share';
+  },
+): Promise<Setup> {
+  const accountId = await createAccount(db, clock, 'Simulation');
+  const { key } = await createApiKey(db, clock, accountId, 'simulator');
+  const api = async <T>(url: string, body: unknown): Promise<T> => {
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: `Bearer ${key}` },
+      payload: body as object,
+    });
+    if (res.statusCode >= 300)
+      throw new Error(`simulate: POST ${url} answered ${res.statusCode}: ${res.body}`);
+    return res.json() as T;
+  };
+  const site = await api<{ id: string; siteKey: string }>('/api/v1/sites', {
+    name: 'Simulated site',
+    domains: [DOMAIN],
+    defaultNumber: DEFAULT_NUMBER,
+    replaceNumbers: [DEFAULT_NUMBER],
+    freezeMinutes: s.freezeMinutes,
+    lateGraceMinutes: s.lateGraceMinutes,
+    dynamicChannels: ['paid_search', 'paid_social', 'display'],
+    exhaustionPolicy: s.exhaustionPolicy,
+    numberSelection: s.numberSelection,
+    visitorStickiness: s.visitorStickiness,
+  });
+  for (let i = 0; i < s.pool; i++) {
+    await api(`/api/v1/sites/${site.id}/numbers`, { number: poolNumber(i), kind: 'pool' });
+  }
+  const integration = await api<{ id: string; secret: string }>('/api/v1/integrations', {
+    kind: 'generic',
+    name: 'Simulated PBX',
+  });
+  return { accountId, siteId: site.id, siteKey: site.siteKey, integration };
+}
+
+function pageUrl(v: TraceVisit, page: number): string {
+  if (page > 0) return `https://${DOMAIN}/p/${page}`;
+  return v.channel === 'paid'
+    ? `https://${DOMAIN}/?utm_source=yandex&utm_medium=cpc&utm_campaign=sim`
+    : `https://${DOMAIN}/`;
+}
+
+function pageReferrer(v: TraceVisit, page: number): string | null {
+  if (page > 0) return `https://${DOMAIN}/`;
+  return v.channel === 'direct' ? null : 'https://yandex.ru/';
+}
+
+/** The call as a PBX reports it: one signed batch (started, answered, ended) at the moment it starts. */
+async function postCall(
+  app: FastifyInstance,
+  integration: { id: string; secret: string },
+  call: TraceCall,
+  to: string,
+): Promise<void> {
+  const callId = `sim-call-${call.index}`;
+  const iso = (ms: number) => new Date(call.at + ms).toISOString();
+  const events: Record<string, unknown>[] = [
+    { id: `${callId}:started`, type: 'call.started', callId, occurredAt: iso(0), from: call.caller, to },
+  ];
+  if (call.answered) {
+    events.push({ id: `${callId}:answered`, type: 'call.answered', callId, occurredAt: iso(5_000) });
+    events.push({
+      id: `${callId}:ended`,
+      type: 'call.ended',
+      callId,
+      occurredAt: iso(5_000 + call.talkSeconds * 1000),
+      status: 'completed',
+    });
+  } else {
+    events.push({
+      id: `${callId}:ended`,
+      type: 'call.ended',
+      callId,
+      occurredAt: iso(20_000),
+      status: 'no-answer',
+    });
+  }
+  const raw = JSON.stringify(events);
+  const res = await app.inject({
+    method: 'POST',
+    url: `/hooks/generic/${integration.id}`,
+    headers: {
+      'content-type': 'application/json',
+      'x-ringtrace-signature': signBody(integration.secret, raw),
+    },
+    payload: raw,
+  });
+  if (res.statusCode !== 200) throw new Error(`simulate: webhook answered ${res.statusCode}: ${res.body}`);
+}
+
+const CALIBRATION_BUCKETS: ReadonlyArray<readonly [string, number, number]> = [
+  ['1', 1, Number.POSITIVE_INFINITY],
+  ['0.9–1', 0.9, 1],
+  ['0.7–0.9', 0.7, 0.9],
+  ['0.5–0.7', 0.5, 0.7],
+  ['0.2–0.5', 0.2, 0.5],
+  ['0–0.2', 0, 0.2],
+];
+
+async function measure(
+  db: Db,
+  setup: Setup,
+  trace: Trace,
+  serverVisit: ReadonlyArray<string | null>,
+  freezeMinutes: number,
+) {
+  const rows = await db.query<{
+    provider_call_id: string;
+    visit_id: string | null;
+    method: string;
+    confidence: number;
+  }>('SELECT provider_call_id, visit_id, method, confidence FROM calls WHERE account_id = $1', [
+    setup.accountId,
+  ]);
+  const byCall = new Map(rows.map((r) => [r.provider_call_id, r]));
+  const visitIndex = new Map<string, number>();
+  serverVisit.forEach((id, i) => {
+    if (id) visitIndex.set(id, i);
+  });
+  const freezeMs = freezeMinutes * 60_000;
+  const tally = (map: Record<string, Tally>, key: string, ok: boolean) => {
+    const t = map[key] ?? { count: 0, correct: 0 };
+    map[key] = t;
+    t.count++;
+    if (ok) t.correct++;
+  };
+  const byMethod: Record<string, Tally> = {};
+  const byTiming: Record<CallTiming | 'repeat', Tally> = {} as never;
+  const buckets = CALIBRATION_BUCKETS.map(([bucket]) => ({ bucket, count: 0, correct: 0 }));
+  let calls = 0;
+  let callsInFreeze = 0;
+  let correctInFreeze = 0;
+  let correct = 0;
+  let wrong = 0;
+  let unattributed = 0;
+  let sameVisitor = 0;
+  let untrackedCalls = 0;
+  for (const call of trace.calls) {
+    const truth = trace.visits[call.visit];
+    if (!needsPoolNumber(truth)) {
+      untrackedCalls++;
+      continue;
+    }
+    const row = byCall.get(`sim-call-${call.index}`);
+    if (!row) throw new Error(`simulate: call ${call.index} was not recorded`);
+    calls++;
+    const attributed = row.visit_id ? visitIndex.get(row.visit_id) : undefined;
+    const ok = attributed === call.visit;
+    const inFreeze = call.at >= truth.start && call.at <= truth.end + freezeMs;
+    if (ok) correct++;
+    else if (attributed === undefined) unattributed++;
+    else {
+      wrong++;
+      if (trace.visits[attributed].visitor === truth.visitor) sameVisitor++;
+    }
+    if (inFreeze) {
+      callsInFreeze++;
+      if (ok) correctInFreeze++;
+    }
+    tally(byMethod, row.method, ok);
+    tally(byTiming, call.timing, ok);
+    const i = CALIBRATION_BUCKETS.findIndex(([, lo, hi]) => row.confidence >= lo && row.confidence < hi);
+    buckets[i].count++;
+    if (ok) buckets[i].correct++;
+  }
+  const [ex] = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM pool_exhaustions WHERE account_id = $1 AND site_id = $2',
+    [setup.accountId, setup.siteId],
+  );
+  const leases = await db.query<{ number_id: string; started_at: Date; held_until: Date }>(
+    'SELECT number_id, started_at, held_until FROM leases WHERE account_id = $1 AND site_id = $2',
+    [setup.accountId, setup.siteId],
+  );
+  const peakHeld = peakHeldNumbers(
+    leases.map((l) => ({
+      numberId: l.number_id,
+      start: l.started_at.getTime(),
+      end: l.held_until.getTime(),
+    })),
+  ).peak;
+  return {
+    calls,
+    callsInFreeze,
+    correctInFreeze,
+    accuracyInFreeze: ratio(correctInFreeze, callsInFreeze),
+    correct,
+    accuracyAll: ratio(correct, calls),
+    wrong,
+    unattributed,
+    sameVisitor,
+    untrackedCalls,
+    byMethod,
+    byTiming,
+    calibration: buckets.map((b) => ({ ...b, share: b.count ? round(b.correct / b.count, 4) : null })),
+    exhaustions: ex.n,
+    peakHeld,
+  };
+}
+
+function ratio(a: number, b: number): number | null {
+  return b === 0 ? null : round(a / b, 4);
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
