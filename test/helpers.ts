@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.js';
 import { type Db, openDb } from '../src/db/db.js';
 import { migrate } from '../src/db/migrate.js';
 import { signBody } from '../src/telephony/generic.js';
+import { wholeCallEvents } from '../src/telephony/generic-call.js';
 
 /**
  * A fresh database for one test file: in-memory PGlite, or (TEST_DATABASE_URL set) a new schema in the
@@ -150,36 +151,16 @@ export function callEvents(opts: {
   employee?: string;
 }) {
   const callId = `call-${++callSeq}-${randomBytes(3).toString('hex')}`;
-  const wait = opts.waitSeconds ?? 5;
-  const talk = opts.talkSeconds ?? 60;
-  const t = (s: number) => new Date(opts.at.getTime() + s * 1000).toISOString();
-  const events: Record<string, unknown>[] = [
-    { id: `${callId}:started`, type: 'call.started', callId, occurredAt: t(0), from: opts.from, to: opts.to },
-  ];
-  if (opts.answered !== false) {
-    events.push({
-      id: `${callId}:answered`,
-      type: 'call.answered',
-      callId,
-      occurredAt: t(wait),
-      employee: opts.employee ?? 'Анна',
-      group: opts.group ?? 'Продажи',
-    });
-    events.push({
-      id: `${callId}:ended`,
-      type: 'call.ended',
-      callId,
-      occurredAt: t(wait + talk),
-      status: 'completed',
-    });
-  } else {
-    events.push({
-      id: `${callId}:ended`,
-      type: 'call.ended',
-      callId,
-      occurredAt: t(wait),
-      status: 'no-answer',
-    });
-  }
+  const events = wholeCallEvents({
+    callId,
+    from: opts.from,
+    to: opts.to,
+    at: opts.at.getTime(),
+    answered: opts.answered !== false,
+    waitSeconds: opts.waitSeconds ?? 5,
+    talkSeconds: opts.talkSeconds ?? 60,
+    employee: opts.employee ?? 'Анна',
+    group: opts.group ?? 'Продажи',
+  });
   return { callId, events };
 }

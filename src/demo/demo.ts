@@ -8,7 +8,7 @@ import { buildApp } from '../app.js';
 import { ManualClock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
-import { mixSeed, Rng } from '../simulate/rng.js';
+import { mixSeed, Rng, weightedTimeSampler } from '../simulate/rng.js';
 import { signBody } from '../telephony/generic.js';
 import { HEARTBEAT_SECONDS } from '../tracking/number-choice.js';
 
@@ -264,27 +264,8 @@ function moscowWeekend(t: number): boolean {
  */
 function timeSampler(from: number, to: number): (u: number) => number {
   const minutes = Math.max(1, Math.floor((to - from) / MINUTE));
-  const cumulative = new Float64Array(minutes);
-  let total = 0;
-  for (let i = 0; i < minutes; i++) {
-    const t = from + i * MINUTE;
-    // Furniture is shopped for a little more at weekends.
-    total += HOURLY[moscowHour(t)] * (moscowWeekend(t) ? 1.15 : 1);
-    cumulative[i] = total;
-  }
-  return (u) => {
-    const x = u * total;
-    let lo = 0;
-    let hi = minutes - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid] <= x) lo = mid + 1;
-      else hi = mid;
-    }
-    const before = lo === 0 ? 0 : cumulative[lo - 1];
-    const within = (x - before) / (cumulative[lo] - before || 1);
-    return from + lo * MINUTE + Math.floor(within * MINUTE);
-  };
+  // Furniture is shopped for a little more at weekends.
+  return weightedTimeSampler(from, minutes, (t) => HOURLY[moscowHour(t)] * (moscowWeekend(t) ? 1.15 : 1));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -71,3 +71,35 @@ export class Rng {
     return s;
   }
 }
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Turns a uniform draw into a time in [from, from + minutes) whose density follows `weight(minuteStart)`
+ * (daily and weekly traffic profiles), by inverting the cumulative weight per minute.
+ */
+export function weightedTimeSampler(
+  from: number,
+  minutes: number,
+  weight: (minuteStart: number) => number,
+): (u: number) => number {
+  const cumulative = new Float64Array(minutes);
+  let total = 0;
+  for (let i = 0; i < minutes; i++) {
+    total += weight(from + i * MINUTE_MS);
+    cumulative[i] = total;
+  }
+  return (u) => {
+    const x = u * total;
+    let lo = 0;
+    let hi = minutes - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid] <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    const before = lo === 0 ? 0 : cumulative[lo - 1];
+    const within = (x - before) / (cumulative[lo] - before || 1);
+    return from + lo * MINUTE_MS + Math.floor(within * MINUTE_MS);
+  };
+}

@@ -12,6 +12,7 @@ import type { Db } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { findSiteByKey } from '../sites/store.js';
 import { signBody } from '../telephony/generic.js';
+import { wholeCallEvents } from '../telephony/generic-call.js';
 import { type Geo, openGeo } from '../tracking/geo.js';
 import { recordPageHit, recordPing } from '../tracking/visits.js';
 import { baselineHold, peakHeldNumbers, peakOverlap } from './min-pool.js';
@@ -277,28 +278,16 @@ async function postCall(
   to: string,
 ): Promise<void> {
   const callId = `sim-call-${call.index}`;
-  const iso = (ms: number) => new Date(call.at + ms).toISOString();
-  const events: Record<string, unknown>[] = [
-    { id: `${callId}:started`, type: 'call.started', callId, occurredAt: iso(0), from: call.caller, to },
-  ];
-  if (call.answered) {
-    events.push({ id: `${callId}:answered`, type: 'call.answered', callId, occurredAt: iso(5_000) });
-    events.push({
-      id: `${callId}:ended`,
-      type: 'call.ended',
-      callId,
-      occurredAt: iso(5_000 + call.talkSeconds * 1000),
-      status: 'completed',
-    });
-  } else {
-    events.push({
-      id: `${callId}:ended`,
-      type: 'call.ended',
-      callId,
-      occurredAt: iso(20_000),
-      status: 'no-answer',
-    });
-  }
+  const events = wholeCallEvents({
+    callId,
+    from: call.caller,
+    to,
+    at: call.at,
+    answered: call.answered,
+    // An answered call rings 5 s; an unanswered one rings 20 s before the caller gives up.
+    waitSeconds: call.answered ? 5 : 20,
+    talkSeconds: call.talkSeconds,
+  });
   const raw = JSON.stringify(events);
   const res = await app.inject({
     method: 'POST',

@@ -3,7 +3,7 @@
 // that truly caused it; what the product makes of it is measured by run.ts. docs/simulator.md explains every
 // parameter.
 
-import { mixSeed, Rng } from './rng.js';
+import { mixSeed, Rng, weightedTimeSampler } from './rng.js';
 
 export type TraceChannel = 'paid' | 'organic' | 'direct';
 /** When a call happens relative to the visit that caused it. */
@@ -225,28 +225,11 @@ function localMidnight(start: string, offsetMinutes: number): number {
 
 /** Inverse-CDF sampler of instants over [from, from + days) following the daily and weekly profile. */
 function timeSampler(p: TrafficParams, from: number): (u: number) => number {
-  const minutes = Math.round(p.days * 24 * 60);
-  const cumulative = new Float64Array(minutes);
-  let total = 0;
-  for (let i = 0; i < minutes; i++) {
-    const local = new Date(from + i * MINUTE + p.utcOffsetMinutes * MINUTE);
+  return weightedTimeSampler(from, Math.round(p.days * 24 * 60), (t) => {
+    const local = new Date(t + p.utcOffsetMinutes * MINUTE);
     const weekday = (local.getUTCDay() + 6) % 7;
-    total += p.hourly[local.getUTCHours()] * p.weekly[weekday];
-    cumulative[i] = total;
-  }
-  return (u) => {
-    const x = u * total;
-    let lo = 0;
-    let hi = minutes - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid] <= x) lo = mid + 1;
-      else hi = mid;
-    }
-    const before = lo === 0 ? 0 : cumulative[lo - 1];
-    const within = (x - before) / (cumulative[lo] - before || 1);
-    return from + lo * MINUTE + Math.floor(within * MINUTE);
-  };
+    return p.hourly[local.getUTCHours()] * p.weekly[weekday];
+  });
 }
 
 /** Generates a seeded trace. Each visit draws from its own random stream, derived from (seed, index). */
