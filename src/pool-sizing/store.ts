@@ -1,0 +1,108 @@
+import type { Queryable } from '../db/db.js';
+import { activeEnd, type Demand } from './model.js';
+
+export interface PoolRow {
+  id: string;
+  name: string;
+  region: string | null;
+  size: number;
+}
+
+/** The site's pools with their current number counts. */
+export async function sitePools(
+  q: Queryable,
+  accountId: string,
+  siteId: string,
+  poolId?: string,
+): Promise<PoolRow[]> {
+  return q.query<PoolRow>(
+    `SELECT p.id, p.name, p.region,
+            (SELECT count(*)::int FROM numbers n WHERE n.account_id = p.account_id AND n.pool_id = p.id) AS size
+       FROM pools p
+      WHERE p.account_id = $1 AND p.site_id = $2 AND ($3::uuid IS NULL OR p.id = $3::uuid)
+      ORDER BY p.created_at, p.id`,
+    [accountId, siteId, poolId ?? null],
+  );
+}
+
+/**
+ * The pool's demand that started in [from, to): every own (not shared) lease of its numbers, and every
+ * visit that found the pool exhausted (its first exhaustion; shared leases are these visits too).
+ *
+ * A lease handed over to the same visitor's next visit ends at the handover whatever the freeze, and an
+ * unserved visit's need ends when it later got a lease of its own.
+ */
+export async function poolDemands(
+  q: Queryable,
+  accountId: string,
+  siteId: string,
+  poolId: string,
+  from: Date,
+  to: Date,
+): Promise<Demand[]> {
+  const leases = await q.query<{
+    started_at: Date;
+    last_seen_at: Date;
+    left_at: Date | null;
+    held_until: Date;
+    handed_over: boolean;
+  }>(
+    `SELECT l.started_at, l.last_seen_at, l.left_at, l.held_until,
+            EXISTS (SELECT 1 FROM leases h
+                     WHERE h.account_id = l.account_id AND h.number_id = l.number_id
+                       AND h.started_at = l.held_until AND h.visitor_id = l.visitor_id
+                       AND h.visit_id <> l.visit_id) AS handed_over
+       FROM leases l JOIN numbers n ON n.account_id = l.account_id AND n.id = l.number_id
+      WHERE l.account_id = $1 AND n.pool_id = $2 AND NOT l.shared AND l.started_at >= $3 AND l.started_at < $4
+      ORDER BY l.started_at, l.id`,
+    [accountId, poolId, from, to],
+  );
+  const unserved = await q.query<{
+    at: Date;
+    last_seen_at: Date;
+    left_at: Date | null;
+    next_lease: Date | null;
+  }>(
+    `SELECT DISTINCT ON (e.visit_id) e.at, v.last_seen_at, v.left_at,
+            (SELECT min(l.started_at) FROM leases l
+              WHERE l.account_id = e.account_id AND l.visit_id = e.visit_id AND NOT l.shared
+                AND l.started_at > e.at) AS next_lease
+       FROM pool_exhaustions e JOIN visits v ON v.account_id = e.account_id AND v.id = e.visit_id
+      WHERE e.account_id = $1 AND e.site_id = $2 AND e.pool_id = $3 AND e.at >= $4 AND e.at < $5
+      ORDER BY e.visit_id, e.at`,
+    [accountId, siteId, poolId, from, to],
+  );
+  const ms = (t: Date | null) => (t ? new Date(t).getTime() : null);
+  const demands: Demand[] = leases.map((l) => ({
+    start: ms(l.started_at)!,
+    activeEnd: activeEnd(ms(l.last_seen_at)!, ms(l.left_at)),
+    cutAt: l.handed_over ? ms(l.held_until) : null,
+  }));
+  // Leases first: at equal starts the recorded claim went to the lease holder.
+  unserved.sort((a, b) => ms(a.at)! - ms(b.at)!);
+  for (const u of unserved) {
+    demands.push({
+      start: ms(u.at)!,
+      activeEnd: Math.max(ms(u.at)!, activeEnd(ms(u.last_seen_at)!, ms(u.left_at))),
+      cutAt: ms(u.next_lease),
+    });
+  }
+  return demands;
+}
+
+/** Exhaustion events of the pool in [from, to). */
+export async function countExhaustions(
+  q: Queryable,
+  accountId: string,
+  siteId: string,
+  poolId: string,
+  from: Date,
+  to: Date,
+): Promise<number> {
+  const rows = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pool_exhaustions
+      WHERE account_id = $1 AND site_id = $2 AND pool_id = $3 AND at >= $4 AND at < $5`,
+    [accountId, siteId, poolId, from, to],
+  );
+  return rows[0].n;
+}
