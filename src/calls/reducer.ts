@@ -1,6 +1,7 @@
 /** A telephony event in the provider-neutral form every adapter produces. */
 export interface CallEvent {
-  type: 'call.started' | 'call.answered' | 'call.ended';
+  /** call.recording carries only a recording URL that arrived after the call (Twilio's recording callback). */
+  type: 'call.started' | 'call.answered' | 'call.ended' | 'call.recording';
   occurredAt: Date;
   /** Receipt order, breaking ties between events with the same provider time. */
   seq: number;

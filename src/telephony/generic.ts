@@ -157,7 +157,8 @@ export function integrationRoutes(app: FastifyInstance, ctx: AppContext): void {
       'SELECT id, kind, name, created_at FROM integrations WHERE account_id = $1 ORDER BY created_at',
       [req.accountId],
     );
-    return rows.map((row) => ({ ...camelize(row), webhookPath: `/hooks/generic/${row.id}` }));
+    // Each adapter family has its own hook path: /hooks/generic/{id}, /hooks/twilio/{id}/voice, …
+    return rows.map((row) => ({ ...camelize(row), webhookPath: `/hooks/${row.kind}/${row.id}` }));
   });
   r.post(
     '/api/v1/integrations',

@@ -1,0 +1,408 @@
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { processCall } from '../calls/service.js';
+import type { Flow } from '../flows/model.js';
+import { type Cursor, StepError, type StepInput, type StepResult, step } from '../flows/step.js';
+import { flowForNumber, flowWithTimeZone } from '../flows/store.js';
+import type { AppContext } from '../http/context.js';
+import { HttpError } from '../http/errors.js';
+import { parsePhone } from '../phone/phone.js';
+import { el, renderTwiml, renderXml } from './twiml.js';
+
+/**
+ * The TwiML-family adapter (Twilio; SignalWire and Telnyx TeXML speak the same verbs): the incoming voice
+ * webhook answers with TwiML rendered from the site's default call flow, and the dial-action, gather,
+ * voicemail, status and recording callbacks feed the normalized event log (reference/telephony.md §1, §6.4).
+ */
+
+type Params = Record<string, string[]>;
+
+/** X-Twilio-Signature: base64 HMAC-SHA1, keyed with the auth token, of the full URL then each POST
+ * parameter's name and value, sorted by name (reference/telephony.md §1.5). */
+export function twilioSignature(authToken: string, url: string, params: Params): string {
+  let data = url;
+  for (const name of Object.keys(params).sort()) {
+    for (const value of params[name]) data += name + value;
+  }
+  return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
+}
+
+/** The URL as Twilio may have signed it: with and without the scheme's standard port. */
+function urlVariants(url: string): string[] {
+  const u = new URL(url);
+  const standard = u.protocol === 'https:' ? '443' : u.protocol === 'http:' ? '80' : '';
+  if (!standard) return [url];
+  const [scheme, rest] = [`${u.protocol}//`, url.slice(u.protocol.length + 2)];
+  const slash = rest.indexOf('/');
+  const authority = slash === -1 ? rest : rest.slice(0, slash);
+  const tail = slash === -1 ? '' : rest.slice(slash);
+  const host = authority.endsWith(`:${standard}`) ? authority.slice(0, -standard.length - 1) : authority;
+  return [url, `${scheme}${host}${tail}`, `${scheme}${host}:${standard}${tail}`].filter(
+    (v, i, all) => all.indexOf(v) === i,
+  );
+}
+
+export function validTwilioSignature(
+  authToken: string,
+  header: string | undefined,
+  url: string,
+  params: Params,
+): boolean {
+  if (!header) return false;
+  const given = Buffer.from(header.trim());
+  return urlVariants(url).some((candidate) => {
+    const expected = Buffer.from(twilioSignature(authToken, candidate, params));
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  });
+}
+
+/** A position in a flow for one call, as it travels through action URLs. */
+interface CursorToken extends Cursor {
+  flowId: string;
+  callSid: string;
+}
+
+const cursorMac = (secret: string, payload: string) =>
+  createHmac('sha256', secret).update(`ringtrace-cursor:${payload}`).digest('base64url');
+
+/** `base64url(json).mac`, so a caller cannot move itself to another node, flow or call. */
+export function signCursor(secret: string, c: CursorToken): string {
+  const payload = Buffer.from(
+    JSON.stringify({ f: c.flowId, s: c.callSid, n: c.node, a: c.attempt, m: c.member }),
+  ).toString('base64url');
+  return `${payload}.${cursorMac(secret, payload)}`;
+}
+
+export function readCursor(secret: string, token: string): CursorToken | null {
+  const [payload, mac, extra] = token.split('.');
+  if (!payload || !mac || extra !== undefined) return null;
+  const expected = Buffer.from(cursorMac(secret, payload));
+  const given = Buffer.from(mac);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+  try {
+    const j = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    if (typeof j.f !== 'string' || typeof j.s !== 'string' || typeof j.n !== 'string') return null;
+    return {
+      flowId: j.f,
+      callSid: j.s,
+      node: j.n,
+      ...(typeof j.a === 'number' ? { attempt: j.a } : {}),
+      ...(typeof j.m === 'number' ? { member: j.m } : {}),
+    };
+  } catch {
+    return null;
+  }
+}
+
+interface Integration {
+  id: string;
+  accountId: string;
+  authToken: string;
+}
+
+interface Hook {
+  integration: Integration;
+  params: Record<string, string>;
+}
+
+const FINAL_STATUSES = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
+
+export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const base = () => (ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '');
+
+  app.register(async (scope) => {
+    // The signature covers the parameters exactly as sent, so the body stays raw until it is checked.
+    scope.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string' },
+      (_req, body, done) => done(null, body),
+    );
+
+    /** Finds the integration, checks X-Twilio-Signature over the public URL and the form body. */
+    async function verify(req: FastifyRequest<{ Params: { integrationId: string } }>): Promise<Hook> {
+      const { integrationId } = req.params;
+      const row = z.uuid().safeParse(integrationId).success
+        ? (
+            await ctx.db.query<{ account_id: string; secret: string }>(
+              `SELECT account_id, secret FROM integrations WHERE id = $1 AND kind = 'twilio'`,
+              [integrationId],
+            )
+          )[0]
+        : undefined;
+      if (!row) throw new HttpError(404, 'unknown_integration', `integration ${integrationId} not found`);
+      const raw = typeof req.body === 'string' ? req.body : '';
+      const multi: Params = {};
+      const params: Record<string, string> = {};
+      for (const [name, value] of new URLSearchParams(raw)) {
+        const values = multi[name] ?? [];
+        values.push(value);
+        multi[name] = values;
+        params[name] ??= value;
+      }
+      const header = req.headers['x-twilio-signature'];
+      if (
+        !validTwilioSignature(
+          row.secret,
+          typeof header === 'string' ? header : undefined,
+          base() + req.url,
+          multi,
+        )
+      ) {
+        throw new HttpError(403, 'bad_signature', 'X-Twilio-Signature does not match the URL and parameters');
+      }
+      if (!params.CallSid) throw new HttpError(400, 'invalid_request', 'body.CallSid: required');
+      return { integration: { id: integrationId, accountId: row.account_id, authToken: row.secret }, params };
+    }
+
+    async function store(
+      hook: Hook,
+      e: { key: string; type: string; occurredAt: Date; payload: Record<string, unknown> },
+    ): Promise<string> {
+      const { integration, params } = hook;
+      await ctx.db.query(
+        `INSERT INTO call_events (account_id, id, integration_id, idempotency_key, provider_call_id, type,
+           occurred_at, received_at, payload)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+         ON CONFLICT (account_id, integration_id, idempotency_key) DO NOTHING`,
+        [
+          integration.accountId,
+          randomUUID(),
+          integration.id,
+          e.key,
+          params.CallSid,
+          e.type,
+          e.occurredAt,
+          ctx.clock.now(),
+          JSON.stringify({ ...e.payload, twilio: params }),
+        ],
+      );
+      return processCall(ctx, integration.accountId, integration.id, params.CallSid);
+    }
+
+    /** TwiML for one step result; action URLs carry the signed cursor. */
+    function twiml(hook: Hook, flowId: string, result: StepResult): string {
+      const { integration, params } = hook;
+      const url = (path: string) => (c: Cursor) =>
+        `${base()}/hooks/twilio/${integration.id}/${path}?cursor=${signCursor(integration.authToken, {
+          ...c,
+          flowId,
+          callSid: params.CallSid,
+        })}`;
+      return renderTwiml(result.instructions, result.cursor, {
+        gather: url('gather'),
+        dial: url('dial-action'),
+        voicemail: url('voicemail'),
+        recording: `${base()}/hooks/twilio/${integration.id}/recording`,
+      });
+    }
+
+    const sendXml = (reply: FastifyReply, xml: string) =>
+      reply.code(200).header('content-type', 'text/xml; charset=utf-8').send(xml);
+
+    const sayAndHangUp = (text: string) =>
+      renderXml(el('Response', {}, el('Say', { language: 'en-US' }, text), el('Hangup')));
+
+    /** Steps the call's flow from a signed cursor; a flow that cannot go on hangs up with a log line. */
+    async function advance(
+      hook: Hook,
+      token: string | undefined,
+      input: (flow: Flow) => StepInput,
+      log: FastifyBaseLogger,
+    ): Promise<{ xml: string; result: StepResult | null; token: string }> {
+      const cursor = token ? readCursor(hook.integration.authToken, token) : null;
+      if (!cursor || cursor.callSid !== hook.params.CallSid) {
+        throw new HttpError(403, 'bad_cursor', 'cursor is missing, forged or belongs to another call');
+      }
+      const found = await flowWithTimeZone(ctx.db, hook.integration.accountId, cursor.flowId);
+      if (!found) {
+        log.warn({ flowId: cursor.flowId }, 'twilio: the call flow was deleted during the call; hanging up');
+        return { xml: renderXml(el('Response', {}, el('Hangup'))), result: null, token: token as string };
+      }
+      try {
+        const result = step(found.flow.definition, cursor, input(found.flow.definition), {
+          now: ctx.clock.now(),
+          timeZone: found.timeZone,
+        });
+        return { xml: twiml(hook, cursor.flowId, result), result, token: token as string };
+      } catch (err) {
+        if (!(err instanceof StepError)) throw err;
+        log.warn(
+          { flowId: cursor.flowId, err: err.message },
+          'twilio: cannot step the call flow; hanging up',
+        );
+        return { xml: renderXml(el('Response', {}, el('Hangup'))), result: null, token: token as string };
+      }
+    }
+
+    type Req = FastifyRequest<{ Params: { integrationId: string }; Querystring: { cursor?: string } }>;
+    const opts = { schema: { hide: true }, bodyLimit: 64 * 1024 };
+
+    // Incoming call: log it, attribute it, answer with the first step of the site's default flow.
+    scope.post('/hooks/twilio/:integrationId/voice', opts, async (req: Req, reply) => {
+      const hook = await verify(req);
+      const { params } = hook;
+      const now = ctx.clock.now();
+      const from = params.From ? (parsePhone(params.From) ?? params.From) : null;
+      const to = params.To ? (parsePhone(params.To) ?? params.To) : null;
+      await store(hook, {
+        key: `${params.CallSid}:voice`,
+        type: 'call.started',
+        occurredAt: now,
+        payload: { from, to, startedAt: now.toISOString() },
+      });
+      const route = to ? await flowForNumber(ctx.db, hook.integration.accountId, to) : null;
+      if (!route?.flow) {
+        req.log.warn(
+          { integrationId: hook.integration.id, callSid: params.CallSid, to, siteId: route?.siteId ?? null },
+          route?.siteId
+            ? 'twilio: the site of the called number has no default call flow; hanging up'
+            : 'twilio: the called number belongs to no site; hanging up',
+        );
+        return sendXml(reply, sayAndHangUp('This number is not configured to take calls yet. Goodbye.'));
+      }
+      const result = step(
+        route.flow.definition,
+        null,
+        { kind: 'start' },
+        {
+          now,
+          timeZone: route.timeZone ?? 'UTC',
+        },
+      );
+      return sendXml(reply, twiml(hook, route.flow.id, result));
+    });
+
+    // A <Dial> ended: answered → the call is the employee's; otherwise the flow goes on.
+    scope.post('/hooks/twilio/:integrationId/dial-action', opts, async (req: Req, reply) => {
+      const hook = await verify(req);
+      const { params } = hook;
+      const s = params.DialCallStatus;
+      const status =
+        s === 'completed' || s === 'answered'
+          ? 'answered'
+          : s === 'busy' || s === 'failed' || s === 'canceled'
+            ? s
+            : 'no-answer';
+      const out = await advance(hook, req.query.cursor, () => ({ kind: 'dial', status }), req.log);
+      if (out.result?.connected) {
+        const talk = Number.parseInt(params.DialCallDuration ?? '', 10);
+        const talkSeconds = Number.isFinite(talk) && talk >= 0 ? talk : null;
+        const now = ctx.clock.now();
+        const answeredAt = new Date(now.getTime() - (talkSeconds ?? 0) * 1000);
+        await store(hook, {
+          key: `${params.CallSid}:dial-action:${out.token}`,
+          type: 'call.answered',
+          occurredAt: answeredAt,
+          payload: {
+            answeredAt: answeredAt.toISOString(),
+            talkSeconds,
+            employee: out.result.connected.employee,
+            group: out.result.connected.group,
+            recordingUrl: params.RecordingUrl || undefined,
+          },
+        });
+      }
+      return sendXml(reply, out.xml);
+    });
+
+    // A menu got a key, or (through <Redirect>) no key at all.
+    scope.post('/hooks/twilio/:integrationId/gather', opts, async (req: Req, reply) => {
+      const hook = await verify(req);
+      const digits = hook.params.Digits ?? '';
+      const out = await advance(
+        hook,
+        req.query.cursor,
+        () => (digits ? { kind: 'digits', digits } : { kind: 'timeout' }),
+        req.log,
+      );
+      return sendXml(reply, out.xml);
+    });
+
+    // A voicemail was recorded (or the caller hung up while recording).
+    scope.post('/hooks/twilio/:integrationId/voicemail', opts, async (req: Req, reply) => {
+      const hook = await verify(req);
+      const out = await advance(hook, req.query.cursor, () => ({ kind: 'recorded' }), req.log);
+      if (hook.params.RecordingUrl) {
+        await store(hook, {
+          key: `${hook.params.CallSid}:voicemail:${out.token}`,
+          type: 'call.recording',
+          occurredAt: ctx.clock.now(),
+          payload: { recordingUrl: hook.params.RecordingUrl },
+        });
+      }
+      return sendXml(reply, out.xml);
+    });
+
+    // Call progress of the inbound leg: a final status ends the call.
+    scope.post('/hooks/twilio/:integrationId/status', opts, async (req: Req, reply) => {
+      const hook = await verify(req);
+      const { params } = hook;
+      // Child legs of a <Dial> report per-employee progress; the call itself ends with the parent leg.
+      if (FINAL_STATUSES.has(params.CallStatus) && !params.ParentCallSid) {
+        const stamp = params.Timestamp ? new Date(params.Timestamp) : null;
+        const endedAt = stamp && !Number.isNaN(stamp.getTime()) ? stamp : ctx.clock.now();
+        const duration = Number.parseInt(params.CallDuration ?? '', 10);
+        await store(hook, {
+          key: `${params.CallSid}:${params.CallStatus}:${params.SequenceNumber ?? ''}`,
+          type: 'call.ended',
+          occurredAt: endedAt,
+          payload: {
+            status: params.CallStatus,
+            endedAt: endedAt.toISOString(),
+            // The whole inbound leg (menu and ringing included), not the talk time.
+            callDurationSeconds: Number.isFinite(duration) ? duration : null,
+          },
+        });
+      }
+      return reply.code(204).send();
+    });
+
+    // A recording (voicemail or a recorded <Dial>) is ready.
+    scope.post('/hooks/twilio/:integrationId/recording', opts, async (req: Req, reply) => {
+      const hook = await verify(req);
+      const { params } = hook;
+      if (params.RecordingStatus === 'completed' && params.RecordingUrl) {
+        await store(hook, {
+          key: `${params.RecordingSid ?? params.RecordingUrl}:${params.RecordingStatus}`,
+          type: 'call.recording',
+          occurredAt: ctx.clock.now(),
+          payload: { recordingUrl: params.RecordingUrl },
+        });
+      }
+      return reply.code(204).send();
+    });
+  });
+}
+
+/** `POST /api/v1/integrations/twilio`: connects a Twilio (or SignalWire) account by its auth token. */
+export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.post(
+    '/api/v1/integrations/twilio',
+    {
+      schema: {
+        tags: ['telephony'],
+        body: z.object({ name: z.string().min(1).max(200), authToken: z.string().min(16).max(200) }).strict(),
+      },
+    },
+    async (req, reply) => {
+      const id = randomUUID();
+      await ctx.db.query(
+        'INSERT INTO integrations (account_id, id, kind, name, secret, created_at) VALUES ($1,$2,$3,$4,$5,$6)',
+        [req.accountId, id, 'twilio', req.body.name, req.body.authToken, ctx.clock.now()],
+      );
+      const hooks = `${(ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '')}/hooks/twilio/${id}`;
+      reply.code(201);
+      // The auth token is never shown back.
+      return {
+        id,
+        kind: 'twilio' as const,
+        name: req.body.name,
+        voiceUrl: `${hooks}/voice`,
+        statusCallbackUrl: `${hooks}/status`,
+      };
+    },
+  );
+}
