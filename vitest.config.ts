@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Browser and server state settles at machine speed; a loaded 2-core CI box needs more than the 1 s default.
+    expect: { poll: { timeout: 10_000, interval: 100 } },
   },
 });

@@ -1,7 +1,9 @@
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serveDashboard } from '../dashboard/serve.js';
 import { buildWidget } from '../widget/build.js';
 import { accountForKey } from './accounts/keys.js';
 import { accountRoutes } from './accounts/routes.js';
@@ -9,13 +11,20 @@ import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/db.js';
+import { flowRoutes } from './flows/routes.js';
 import type { AppContext } from './http/context.js';
 import { HttpError } from './http/errors.js';
+import { leadCollectRoutes, leadRoutes } from './leads/routes.js';
+import { poolSizingRoutes } from './pool-sizing/routes.js';
 import { reportRoutes } from './reports/routes.js';
 import { siteRoutes } from './sites/routes.js';
 import { genericHookRoutes, integrationRoutes } from './telephony/generic.js';
+import { kamailioHookRoutes, kamailioIntegrationRoutes } from './telephony/kamailio.js';
+import { twilioHookRoutes, twilioIntegrationRoutes } from './telephony/twilio.js';
 import { type Geo, openGeo } from './tracking/geo.js';
 import { trackingRoutes } from './tracking/routes.js';
+import { authRoutes, sessionUser } from './users/routes.js';
+import { webhookRoutes } from './webhooks/routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -94,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  await app.register(cookie);
 
   app.get('/healthz', { schema: { hide: true } }, async () => {
     await ctx.db.query('SELECT 1');
@@ -110,14 +120,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   trackingRoutes(app, ctx);
+  leadCollectRoutes(app, ctx);
   genericHookRoutes(app, ctx);
+  authRoutes(app, ctx);
+  twilioHookRoutes(app, ctx);
+  kamailioHookRoutes(app, ctx);
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
       const header = req.headers.authorization ?? '';
       const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match)
+      if (!match) {
+        // The dashboard authenticates with its session cookie instead of a key.
+        const user = header ? null : await sessionUser(ctx, req);
+        if (user) {
+          req.accountId = user.accountId;
+          return;
+        }
         throw new HttpError(401, 'unauthorized', 'Authorization: Bearer <API key> header is required');
+      }
       const accountId = await accountForKey(ctx.db, match[1]);
       if (!accountId) throw new HttpError(401, 'unauthorized', 'API key is unknown or revoked');
       req.accountId = accountId;
@@ -126,8 +147,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     siteRoutes(api, ctx);
     callRoutes(api, ctx);
     integrationRoutes(api, ctx);
+    twilioIntegrationRoutes(api, ctx);
+    kamailioIntegrationRoutes(api, ctx);
+    flowRoutes(api, ctx);
     reportRoutes(api, ctx);
+    poolSizingRoutes(api, ctx);
+    leadRoutes(api, ctx);
+    webhookRoutes(api, ctx);
   });
+
+  await serveDashboard(app);
 
   return app;
 }

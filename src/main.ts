@@ -9,12 +9,16 @@ import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { loadDemo } from './demo/demo.js';
 import { SimulateUsageError, simulateCommand } from './simulate/cli.js';
+import { createUser, DuplicateEmailError } from './users/store.js';
+import { startWorkers } from './webhooks/worker.js';
 
 const usage = `ringtrace <command>
 
   start                      migrate, then serve HTTP on PORT (default 8080)
   migrate                    apply pending database migrations
   keys create --account ID   create an API key for an account and print it
+  users create --account ID --email E --password P [--name N] [--locale ru|en]
+                             create a dashboard user
   demo                       load the demo site (a simulated week of visits and calls)
   simulate [--days D] [--visitors-per-day V] [--freeze-min F] [--pool N|min|0.5min|…]
            [--policy naive|smart] [--seed S] [--json]
@@ -62,6 +66,49 @@ async function main(argv: string[]): Promise<void> {
       console.log(key);
       return db.close();
     }
+    case 'users': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          account: { type: 'string' },
+          email: { type: 'string' },
+          password: { type: 'string' },
+          name: { type: 'string' },
+          locale: { type: 'string' },
+        },
+        allowPositionals: true,
+      });
+      const locale = values.locale ?? 'ru';
+      if (
+        positionals[0] !== 'create' ||
+        !values.account ||
+        !values.email ||
+        !values.password ||
+        (locale !== 'ru' && locale !== 'en')
+      )
+        throw new UsageError(
+          'usage: ringtrace users create --account <id> --email <email> --password <password> [--name N] [--locale ru|en]',
+        );
+      const db = await open(config);
+      const account = await db.query('SELECT 1 FROM accounts WHERE id::text = $1', [values.account]);
+      if (account.length === 0) throw new UsageError(`no account ${values.account}`);
+      try {
+        const user = await createUser(db, systemClock, {
+          accountId: values.account,
+          email: values.email,
+          password: values.password,
+          name: values.name,
+          locale,
+        });
+        console.log(user.id);
+      } catch (err) {
+        if (err instanceof DuplicateEmailError) throw new UsageError(err.message);
+        throw err;
+      } finally {
+        await db.close();
+      }
+      return;
+    }
     case 'demo': {
       const db = await open(config);
       const boot = await bootstrapFirstAccount(db, systemClock, config.dataDir);
@@ -70,7 +117,12 @@ async function main(argv: string[]): Promise<void> {
         (await db.query<{ id: string }>('SELECT id FROM accounts ORDER BY created_at LIMIT 1'))[0].id;
       const summary = await loadDemo({ config, db, accountId });
       console.log(`demo site "${summary.siteName}": ${summary.visits} visits, ${summary.calls} calls`);
-      if (boot) console.log(`admin API key: ${boot.key} (saved in ${boot.keyFile})`);
+      if (boot) {
+        console.log(`admin API key: ${boot.key} (saved in ${boot.keyFile})`);
+        console.log(
+          `dashboard login: ${boot.user.email} / ${boot.user.password} (saved in ${boot.user.file})`,
+        );
+      }
       return db.close();
     }
     case 'simulate':
@@ -91,8 +143,10 @@ async function start(config: Config): Promise<void> {
     );
   }
   const app = await buildApp({ config, db });
+  const workers = startWorkers({ db, clock: systemClock, log: app.log });
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
+    await workers.stop();
     await app.close();
     await db.close();
     process.exit(0);
@@ -103,6 +157,9 @@ async function start(config: Config): Promise<void> {
   if (boot) {
     console.log(
       `\nFirst start: created an account and an admin API key:\n\n  ${boot.key}\n\n(saved in ${boot.keyFile})`,
+    );
+    console.log(
+      `\nDashboard login (http://localhost:${config.port}/):\n\n  email:    ${boot.user.email}\n  password: ${boot.user.password}\n\n(saved in ${boot.user.file})`,
     );
   }
   console.log(`Ringtrace is listening on http://localhost:${config.port} (API docs: /api/docs)`);

@@ -36,6 +36,7 @@ describe('call flow REST API', () => {
       maxLengthSec: 120,
       next: 'bye',
     });
+    env.clock.advanceMinutes(1); // the list is ordered by creation time
     const b = await env.api('POST', path(), {
       name: 'Ночь',
       flow: { start: 'vm', nodes: { vm: { kind: 'voicemail', prompt: 'Мы спим' } } },

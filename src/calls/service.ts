@@ -3,6 +3,7 @@ import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { phoneRegion } from '../phone/phone.js';
 import { findSite, type Site } from '../sites/store.js';
+import { trackCallChanges } from '../webhooks/events.js';
 import { attributeCall, type LeaseCandidate } from './attribution.js';
 import { type ClassSettings, classifyCallerCalls } from './classify.js';
 import { type CallEvent, reduceCall } from './reducer.js';
@@ -33,6 +34,7 @@ export async function processCall(
       [accountId, integrationId, providerCallId],
     );
     const state = reduceCall(events.map((e, seq) => toCallEvent(e, seq)));
+    const changes = await trackCallChanges(q, accountId, { integrationId, providerCallId });
     const number = state.trackingNumber
       ? (
           await q.query<{ id: string; site_id: string | null; kind: 'pool' | 'static' | 'default' }>(
@@ -102,7 +104,9 @@ export async function processCall(
         ctx.clock.now(),
       ],
     );
+    if (site) await changes.captureCaller(site.id, state.caller, rows[0].id);
     if (site) await reclassifyCaller(q, site, state.caller, rows[0].id);
+    await changes.emit(ctx.clock.now(), rows[0].id);
     return rows[0].id;
   });
 }
@@ -267,6 +271,7 @@ export async function reclassifySite(ctx: AppContext, accountId: string, siteId:
   await ctx.db.tx(async (q) => {
     const site = await findSite(q, accountId, siteId);
     if (!site) return;
+    const changes = await trackCallChanges(q, accountId, { siteId });
     const rows = await q.query<ClassRow & { caller: string | null }>(
       `SELECT id, caller, started_at, status, answered_at, talk_seconds, group_name FROM calls
         WHERE account_id = $1 AND site_id = $2 ORDER BY caller, started_at`,
@@ -280,5 +285,6 @@ export async function reclassifySite(ctx: AppContext, accountId: string, siteId:
       else byCaller.set(key, [row]);
     }
     for (const group of byCaller.values()) await saveClasses(q, site, group);
+    await changes.emit(ctx.clock.now());
   });
 }

@@ -8,6 +8,7 @@ import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
 import { parseOrThrow } from '../http/validate.js';
 import { parsePhone } from '../phone/phone.js';
+import { storeCallEvents } from './event-log.js';
 
 const isoTime = z.iso.datetime({ offset: true });
 const phone = z.string().min(3).max(40);
@@ -117,28 +118,20 @@ export function genericHookRoutes(app: FastifyInstance, ctx: AppContext): void {
 
         const now = ctx.clock.now();
         const accountId = integration.account_id;
-        // Durably stored before anything else happens; a redelivered event hits the unique key and is skipped.
-        await ctx.db.tx(async (q) => {
-          for (const e of normalized) {
-            await q.query(
-              `INSERT INTO call_events (account_id, id, integration_id, idempotency_key, provider_call_id, type,
-                 occurred_at, received_at, payload)
-               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-               ON CONFLICT (account_id, integration_id, idempotency_key) DO NOTHING`,
-              [
-                accountId,
-                randomUUID(),
-                integrationId,
-                e.id,
-                e.callId,
-                e.type,
-                e.occurredAt,
-                now,
-                JSON.stringify(e),
-              ],
-            );
-          }
-        });
+        await ctx.db.tx((q) =>
+          storeCallEvents(
+            q,
+            { accountId, id: integrationId },
+            normalized.map((e) => ({
+              key: e.id,
+              providerCallId: e.callId,
+              type: e.type,
+              occurredAt: e.occurredAt,
+              payload: e,
+            })),
+            now,
+          ),
+        );
         const callIds: string[] = [];
         for (const providerCallId of new Set(normalized.map((e) => e.callId))) {
           callIds.push(await processCall(ctx, accountId, integrationId, providerCallId));

@@ -2,13 +2,14 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { processCall } from '../calls/service.js';
+import type { CallEvent } from '../calls/reducer.js';
 import type { Flow } from '../flows/model.js';
 import { type Cursor, StepError, type StepInput, type StepResult, step } from '../flows/step.js';
 import { flowForNumber, flowWithTimeZone } from '../flows/store.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { parsePhone } from '../phone/phone.js';
+import { recordCallEvent } from './event-log.js';
 import { el, renderTwiml, renderXml } from './twiml.js';
 
 /**
@@ -158,27 +159,14 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
 
     async function store(
       hook: Hook,
-      e: { key: string; type: string; occurredAt: Date; payload: Record<string, unknown> },
+      e: { key: string; type: CallEvent['type']; occurredAt: Date; payload: Record<string, unknown> },
     ): Promise<string> {
       const { integration, params } = hook;
-      await ctx.db.query(
-        `INSERT INTO call_events (account_id, id, integration_id, idempotency_key, provider_call_id, type,
-           occurred_at, received_at, payload)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-         ON CONFLICT (account_id, integration_id, idempotency_key) DO NOTHING`,
-        [
-          integration.accountId,
-          randomUUID(),
-          integration.id,
-          e.key,
-          params.CallSid,
-          e.type,
-          e.occurredAt,
-          ctx.clock.now(),
-          JSON.stringify({ ...e.payload, twilio: params }),
-        ],
-      );
-      return processCall(ctx, integration.accountId, integration.id, params.CallSid);
+      return recordCallEvent(ctx, integration, {
+        ...e,
+        providerCallId: params.CallSid,
+        payload: { ...e.payload, twilio: params },
+      });
     }
 
     /** TwiML for one step result; action URLs carry the signed cursor. */

@@ -1,0 +1,240 @@
+import { useQuery } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { api, type Metric, qs, type Report, type Timeseries } from './api';
+import { Chart } from './Chart';
+import { fmtDuration, fmtNumber, fmtPercent } from './format';
+import { previousRange, useDashboard } from './state';
+
+const KPIS: Metric[] = [
+  'calls',
+  'unique',
+  'targeted',
+  'unique_targeted',
+  'first_targeted',
+  'repeat',
+  'missed',
+  'answer_rate',
+  'avg_wait_seconds',
+  'avg_talk_seconds',
+  'visits',
+  'visit_to_call_conversion',
+];
+const RATES: Metric[] = ['answer_rate', 'visit_to_call_conversion'];
+const DURATIONS: Metric[] = ['avg_wait_seconds', 'avg_talk_seconds'];
+/** Metrics where growth is bad news. */
+const LOWER_IS_BETTER: Metric[] = ['missed', 'avg_wait_seconds'];
+
+export function formatMetric(lang: string, metric: Metric, v: number | null | undefined): string {
+  if (RATES.includes(metric)) return fmtPercent(lang, v, metric === 'visit_to_call_conversion' ? 2 : 1);
+  if (DURATIONS.includes(metric)) return fmtDuration(lang, v);
+  return fmtNumber(lang, v);
+}
+
+function useReport(dimension: string, extra: Record<string, string | number> = {}) {
+  const { site, range, compare } = useDashboard();
+  const query = qs({
+    siteId: site.id,
+    from: range.from,
+    to: range.to,
+    compare: compare && 'previous',
+    ...extra,
+  });
+  return useQuery({
+    queryKey: ['report', dimension, query],
+    queryFn: () => api<Report>(`/api/v1/reports/${dimension}?${query}`),
+    placeholderData: (prev) => prev,
+  });
+}
+
+export function Overview() {
+  const { t } = useTranslation();
+  const { site, range, compare } = useDashboard();
+  const channels = useReport('channel', { limit: 100 });
+  const keywords = useReport('keyword', { sort: 'calls', limit: 10 });
+  const campaigns = useReport('campaign', { sort: 'calls', limit: 10 });
+  const seriesQuery = (r: { from: string; to: string }) =>
+    qs({ siteId: site.id, from: r.from, to: r.to, interval: 'day', metrics: 'calls,targeted' });
+  const series = useQuery({
+    queryKey: ['series', seriesQuery(range)],
+    queryFn: () => api<Timeseries>(`/api/v1/reports/timeseries?${seriesQuery(range)}`),
+    placeholderData: (prev) => prev,
+  });
+  const prevSeries = useQuery({
+    queryKey: ['series', seriesQuery(previousRange(range))],
+    queryFn: () => api<Timeseries>(`/api/v1/reports/timeseries?${seriesQuery(previousRange(range))}`),
+    enabled: compare,
+    placeholderData: (prev) => prev,
+  });
+
+  const totals = channels.data?.totals;
+  const previous = compare ? channels.data?.previousTotals : undefined;
+
+  return (
+    <div className="overview">
+      <section className="kpis" aria-busy={channels.isFetching}>
+        {KPIS.map((m) => (
+          <Kpi key={m} metric={m} value={totals?.[m]} previous={previous?.[m]} />
+        ))}
+      </section>
+
+      <section className="panel">
+        <div className="panel-head">
+          <h2>{t('overview.chart')}</h2>
+          <div className="legend">
+            <span className="swatch calls" /> {t('metrics.calls')}
+            <span className="swatch targeted" /> {t('metrics.targeted')}
+            {compare && (
+              <>
+                <span className="swatch previous" /> {t('overview.vsPrevious')}
+              </>
+            )}
+          </div>
+        </div>
+        {series.data ? (
+          <Chart points={series.data.points} previous={compare ? prevSeries.data?.points : undefined} />
+        ) : (
+          <div className="chart-placeholder">{t('overview.loading')}</div>
+        )}
+      </section>
+
+      <div className="grid-2">
+        <TopTable
+          title={t('overview.topKeywords')}
+          head={t('overview.keyword')}
+          report={keywords.data}
+          id="keywords"
+        />
+        <TopTable
+          title={t('overview.topCampaigns')}
+          head={t('overview.campaign')}
+          report={campaigns.data}
+          id="campaigns"
+        />
+      </div>
+      <ChannelBars report={channels.data} />
+    </div>
+  );
+}
+
+function Kpi(props: {
+  metric: Metric;
+  value: number | null | undefined;
+  previous: number | null | undefined;
+}) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const { metric, value, previous } = props;
+  let change: { text: string; tone: 'up' | 'down' | 'flat'; good: boolean | null } | null = null;
+  if (previous !== undefined && value !== undefined && value !== null && previous !== null) {
+    const isRate = RATES.includes(metric);
+    const diff = isRate ? value - previous : previous === 0 ? null : (value - previous) / previous;
+    if (diff === null) change = value === 0 ? { text: '0', tone: 'flat', good: null } : null;
+    else {
+      const tone = Math.abs(diff) < 1e-9 ? 'flat' : diff > 0 ? 'up' : 'down';
+      const sign = diff > 0 ? '+' : diff < 0 ? '−' : '±';
+      const text = isRate
+        ? `${sign}${fmtNumber(lang, Math.abs(diff) * 100, 1)} ${lang === 'en' ? 'pp' : 'п.п.'}`
+        : `${sign}${fmtPercent(lang, Math.abs(diff), 0)}`;
+      const good =
+        tone === 'flat' || metric === 'repeat' ? null : (tone === 'up') !== LOWER_IS_BETTER.includes(metric);
+      change = { text, tone, good };
+    }
+  }
+  return (
+    <article className="kpi" data-metric={metric}>
+      <h3>{t(`metrics.${metric}`)}</h3>
+      <div className="kpi-value">{formatMetric(lang, metric, value)}</div>
+      {previous !== undefined && (
+        <div className="kpi-change">
+          {change && (
+            <span
+              className={`delta ${change.tone} ${change.good === null ? '' : change.good ? 'good' : 'bad'}`}
+            >
+              {change.tone === 'up' ? '▲' : change.tone === 'down' ? '▼' : ''} {change.text}
+            </span>
+          )}
+          <span className="muted">
+            {t('overview.previousValue', { value: formatMetric(lang, metric, previous) })}
+          </span>
+        </div>
+      )}
+    </article>
+  );
+}
+
+function TopTable(props: { title: string; head: string; report: Report | undefined; id: string }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const rows = props.report?.rows.filter((r) => (r.calls ?? 0) > 0) ?? [];
+  const max = Math.max(1, ...rows.map((r) => r.calls ?? 0));
+  return (
+    <section className="panel" data-table={props.id}>
+      <h2>{props.title}</h2>
+      {rows.length === 0 ? (
+        <p className="muted empty">{t('overview.noData')}</p>
+      ) : (
+        <table className="top">
+          <thead>
+            <tr>
+              <th>{props.head}</th>
+              <th className="num">{t('metrics.calls')}</th>
+              <th className="num">{t('metrics.targeted')}</th>
+              <th className="num">{t('metrics.visit_to_call_conversion')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={String(r.key)}>
+                <td className="key">
+                  <span className={String(r.key) === '(not set)' ? 'muted' : ''}>
+                    {String(r.key) === '(not set)' ? t('calls.notSet') : String(r.key)}
+                  </span>
+                  <span className="bar" style={{ width: `${((r.calls ?? 0) / max) * 100}%` }} />
+                </td>
+                <td className="num">{fmtNumber(lang, r.calls)}</td>
+                <td className="num">{fmtNumber(lang, r.targeted)}</td>
+                <td className="num">{fmtPercent(lang, r.visit_to_call_conversion, 1)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function ChannelBars({ report }: { report: Report | undefined }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const rows = report?.rows.filter((r) => (r.calls ?? 0) > 0) ?? [];
+  const total = report?.totals.calls ?? 0;
+  return (
+    <section className="panel" data-table="channels">
+      <h2>{t('overview.byChannel')}</h2>
+      {rows.length === 0 ? (
+        <p className="muted empty">{t('overview.noData')}</p>
+      ) : (
+        <ul className="channel-bars">
+          {rows.map((r) => {
+            const key = String(r.key);
+            const share = total ? (r.calls ?? 0) / total : 0;
+            return (
+              <li key={key}>
+                <span className="label">{t(`channels.${key}`, { defaultValue: key })}</span>
+                <span className="track">
+                  <span className="fill" style={{ width: `${share * 100}%` }} />
+                  <span
+                    className="fill targeted"
+                    style={{ width: `${total ? ((r.targeted ?? 0) / total) * 100 : 0}%` }}
+                  />
+                </span>
+                <span className="num">{fmtNumber(lang, r.calls)}</span>
+                <span className="num muted">{fmtPercent(lang, share, 0)}</span>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}

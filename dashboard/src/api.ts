@@ -1,0 +1,154 @@
+// The dashboard talks to the same REST API as integrators, authenticated by its session cookie.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function api<T>(path: string, init?: { method?: string; body?: unknown }): Promise<T> {
+  const res = await fetch(path, {
+    method: init?.method ?? 'GET',
+    credentials: 'same-origin',
+    headers: init?.body !== undefined ? { 'content-type': 'application/json' } : undefined,
+    body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
+  });
+  if (res.status === 204) return undefined as T;
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data?.error ?? 'error', data?.message ?? res.statusText);
+  return data as T;
+}
+
+export const qs = (params: Record<string, string | number | undefined | null | false>): string => {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== null && v !== '' && v !== false) p.set(k, String(v));
+  return p.toString();
+};
+
+export type Locale = 'ru' | 'en';
+
+export interface Me {
+  id: string;
+  accountId: string;
+  email: string;
+  name: string;
+  locale: Locale;
+}
+
+export interface Site {
+  id: string;
+  name: string;
+  timeZone: string;
+  currency: string;
+}
+
+export const METRICS = [
+  'visits',
+  'calls',
+  'unique',
+  'targeted',
+  'unique_targeted',
+  'first_targeted',
+  'repeat',
+  'missed',
+  'answer_rate',
+  'avg_wait_seconds',
+  'avg_talk_seconds',
+  'visit_to_call_conversion',
+] as const;
+export type Metric = (typeof METRICS)[number];
+export type Metrics = Record<Metric, number | null>;
+
+export interface ReportRow extends Metrics {
+  key: string | number;
+  previous?: Metrics | null;
+}
+
+export interface Report {
+  rows: ReportRow[];
+  totals: Metrics;
+  previousTotals?: Metrics;
+  total: number;
+}
+
+export interface Timeseries {
+  points: ({ bucket: string } & Partial<Metrics>)[];
+}
+
+export const CHANNELS = [
+  'paid_search',
+  'paid_social',
+  'display',
+  'organic_search',
+  'social',
+  'email',
+  'referral',
+  'direct',
+  'internal',
+  'static',
+] as const;
+
+export const CLASSES = [
+  'unique',
+  'targeted',
+  'unique_targeted',
+  'first_targeted',
+  'repeat',
+  'missed',
+] as const;
+
+export interface CallRow {
+  id: string;
+  siteId: string;
+  caller: string | null;
+  trackingNumber: string;
+  status: string;
+  startedAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  waitSeconds: number | null;
+  talkSeconds: number | null;
+  employee: string | null;
+  groupName: string | null;
+  recordingUrl: string | null;
+  visitId: string | null;
+  method: string;
+  confidence: number | null;
+  callPageUrl: string | null;
+  channel: string | null;
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+  content: string | null;
+  keyword: string | null;
+  landingUrl: string | null;
+  referrer: string | null;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  deviceType: string | null;
+  browser: string | null;
+  os: string | null;
+  pageViews: number | null;
+  gclid: string | null;
+  yclid: string | null;
+  classes: string[];
+}
+
+export interface CallDetail extends CallRow {
+  candidates: { visitId: string; score: number; reasons: string[] }[] | null;
+  pages: { url: string; title: string | null; at: string }[];
+  previousCalls: { id: string; startedAt: string; status: string; talkSeconds: number | null }[];
+}
+
+export interface CallList {
+  total: number;
+  limit: number;
+  offset: number;
+  items: CallRow[];
+}

@@ -1,0 +1,116 @@
+// Locale-aware formatting: every number, date and duration the dashboard shows goes through Intl.
+
+export const intlLocale = (lang: string) => (lang === 'en' ? 'en-GB' : 'ru-RU');
+
+export function fmtNumber(lang: string, n: number | null | undefined, digits = 0): string {
+  if (n === null || n === undefined) return '—';
+  return new Intl.NumberFormat(intlLocale(lang), { maximumFractionDigits: digits }).format(n);
+}
+
+export function fmtPercent(lang: string, fraction: number | null | undefined, digits = 1): string {
+  if (fraction === null || fraction === undefined) return '—';
+  return new Intl.NumberFormat(intlLocale(lang), {
+    style: 'percent',
+    maximumFractionDigits: digits,
+  }).format(fraction);
+}
+
+export function fmtMoney(lang: string, minor: number, currency: string): string {
+  return new Intl.NumberFormat(intlLocale(lang), { style: 'currency', currency }).format(minor / 100);
+}
+
+const unit = (lang: string, value: number, u: 'minute' | 'second' | 'hour') =>
+  new Intl.NumberFormat(intlLocale(lang), { style: 'unit', unit: u, unitDisplay: 'short' }).format(value);
+
+/** 75 → "1 мин 15 с" / "1 min 15 sec". */
+export function fmtDuration(lang: string, seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return '—';
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return `${unit(lang, h, 'hour')} ${unit(lang, m, 'minute')}`;
+  if (m > 0) return s > 0 ? `${unit(lang, m, 'minute')} ${unit(lang, s, 'second')}` : unit(lang, m, 'minute');
+  return unit(lang, s, 'second');
+}
+
+export function fmtDateTime(lang: string, iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat(intlLocale(lang), {
+    timeZone,
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).format(new Date(iso));
+}
+
+export function fmtTime(lang: string, iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat(intlLocale(lang), {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).format(new Date(iso));
+}
+
+/** A YYYY-MM-DD calendar date (no time zone involved). */
+export function fmtDay(lang: string, date: string, withYear = false): string {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Intl.DateTimeFormat(intlLocale(lang), {
+    timeZone: 'UTC',
+    day: 'numeric',
+    month: 'short',
+    ...(withYear ? { year: 'numeric' } : {}),
+  }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+// --- calendar dates in the site's time zone -------------------------------------------------------
+
+/** Today's date (YYYY-MM-DD) in a time zone. */
+export function todayIn(timeZone: string, now = new Date()): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(now);
+}
+
+export function addDays(date: string, days: number): string {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
+}
+
+/** Offset of a time zone from UTC at an instant, in ms. */
+function zoneOffset(instant: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(instant));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  return (
+    Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - instant
+  );
+}
+
+/** The UTC instant of local midnight starting `date` in `timeZone`, as an ISO string. */
+export function startOfDayUtc(date: string, timeZone: string): string {
+  const guess = Date.parse(`${date}T00:00:00Z`);
+  let t = guess - zoneOffset(guess, timeZone);
+  t = guess - zoneOffset(t, timeZone);
+  return new Date(t).toISOString();
+}
+
+/** Only http(s) URLs become links; anything else a visitor sent stays plain text. */
+export const safeHref = (url: string | null | undefined): string | undefined =>
+  url && /^https?:\/\//i.test(url) ? url : undefined;

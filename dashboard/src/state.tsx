@@ -1,0 +1,46 @@
+import { createContext, useContext } from 'react';
+import type { Site } from './api';
+import { addDays, daysBetween, todayIn } from './format';
+
+export type Preset = 'today' | 'd7' | 'd30' | 'month' | 'custom';
+export const PRESETS: Exclude<Preset, 'custom'>[] = ['today', 'd7', 'd30', 'month'];
+
+export interface Range {
+  preset: Preset;
+  from: string;
+  to: string;
+}
+
+export function presetRange(preset: Exclude<Preset, 'custom'>, timeZone: string): Range {
+  const today = todayIn(timeZone);
+  switch (preset) {
+    case 'today':
+      return { preset, from: today, to: today };
+    case 'd7':
+      return { preset, from: addDays(today, -6), to: today };
+    case 'd30':
+      return { preset, from: addDays(today, -29), to: today };
+    case 'month':
+      return { preset, from: `${today.slice(0, 8)}01`, to: today };
+  }
+}
+
+/** The period of equal length just before, as the reports API computes it. */
+export function previousRange(r: { from: string; to: string }): { from: string; to: string } {
+  const days = daysBetween(r.from, r.to);
+  return { from: addDays(r.from, -days), to: addDays(r.from, -1) };
+}
+
+export interface DashboardState {
+  site: Site;
+  range: Range;
+  compare: boolean;
+}
+
+export const StateContext = createContext<DashboardState | null>(null);
+
+export function useDashboard(): DashboardState {
+  const s = useContext(StateContext);
+  if (!s) throw new Error('no dashboard state');
+  return s;
+}

@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from '../db/db.js';
+import { camelize } from '../http/rows.js';
+
+export const EVENT_TYPES = [
+  'call.started',
+  'call.answered',
+  'call.ended',
+  'call.updated',
+  'lead.created',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * Writes one event to the outbox, with a pending delivery for every active subscription of the account
+ * that wants this type. Call it inside the transaction that makes the change: the event is then stored
+ * exactly when the change is, and the delivery worker picks it up later. Accounts without a matching
+ * subscription store nothing.
+ */
+export async function emitEvent(
+  q: Queryable,
+  accountId: string,
+  type: EventType,
+  data: Record<string, unknown>,
+  at: Date,
+): Promise<string | null> {
+  const hooks = await q.query<{ id: string }>(
+    'SELECT id FROM webhooks WHERE account_id = $1 AND active AND $2 = ANY(events) ORDER BY created_at',
+    [accountId, type],
+  );
+  if (hooks.length === 0) return null;
+  const id = randomUUID();
+  await q.query(
+    'INSERT INTO webhook_events (account_id, id, type, data, created_at) VALUES ($1,$2,$3,$4,$5)',
+    [accountId, id, type, JSON.stringify(data), at],
+  );
+  for (const hook of hooks) {
+    await q.query(
+      `INSERT INTO webhook_deliveries (account_id, id, webhook_id, event_id, next_attempt_at, created_at)
+       VALUES ($1,$2,$3,$4,$5,$5)`,
+      [accountId, randomUUID(), hook.id, id, at],
+    );
+  }
+  return id;
+}
+
+/** What a call event carries: the call, its classes and its visit's source data. */
+const callSnapshotSelect = `
+  SELECT c.id, c.site_id, c.caller, c.tracking_number, c.status, c.started_at, c.answered_at, c.ended_at,
+         c.wait_seconds, c.talk_seconds, c.employee, c.group_name, c.recording_url, c.visit_id, c.method,
+         c.confidence, c.call_page_url, c.is_unique, c.is_targeted, c.is_unique_targeted, c.is_first_targeted,
+         c.is_repeat, c.is_missed,
+         coalesce(v.channel, CASE WHEN sr.id IS NOT NULL THEN 'static' END) AS channel,
+         coalesce(v.source, sr.source) AS source, coalesce(v.medium, sr.medium) AS medium,
+         coalesce(v.campaign, sr.campaign) AS campaign, v.content, v.keyword, v.landing_url, v.referrer,
+         v.visitor_id, v.gclid, v.yclid, v.ga_client_id, v.ym_uid
+    FROM calls c
+    LEFT JOIN visits v ON v.account_id = c.account_id AND v.id = c.visit_id
+    LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id`;
+
+export type CallSnapshot = Record<string, unknown> & { id: string; status: string; answeredAt: unknown };
+
+const TERMINAL = new Set(['completed', 'missed', 'busy', 'failed', 'canceled']);
+
+function toSnapshot(row: Record<string, unknown>): CallSnapshot {
+  const { isUnique, isTargeted, isUniqueTargeted, isFirstTargeted, isRepeat, isMissed, ...rest } =
+    camelize<Record<string, unknown>>(row);
+  const classes = Object.entries({
+    unique: isUnique,
+    targeted: isTargeted,
+    unique_targeted: isUniqueTargeted,
+    first_targeted: isFirstTargeted,
+    repeat: isRepeat,
+    missed: isMissed,
+  })
+    .filter(([, on]) => on)
+    .map(([name]) => name);
+  return { ...rest, classes } as unknown as CallSnapshot;
+}
+
+/** Current event payloads of calls, selected by ids, by provider call or by a caller's calls to a site. */
+export async function snapshotCalls(
+  q: Queryable,
+  accountId: string,
+  by:
+    | { ids: string[] }
+    | { integrationId: string; providerCallId: string }
+    | { siteId: string; caller?: string | null },
+): Promise<Map<string, CallSnapshot>> {
+  let rows: Record<string, unknown>[];
+  if ('ids' in by) {
+    rows = by.ids.length
+      ? await q.query(`${callSnapshotSelect} WHERE c.account_id = $1 AND c.id = ANY($2::uuid[])`, [
+          accountId,
+          by.ids,
+        ])
+      : [];
+  } else if ('integrationId' in by) {
+    rows = await q.query(
+      `${callSnapshotSelect} WHERE c.account_id = $1 AND c.integration_id = $2 AND c.provider_call_id = $3`,
+      [accountId, by.integrationId, by.providerCallId],
+    );
+  } else if (by.caller !== undefined) {
+    rows = by.caller
+      ? await q.query(`${callSnapshotSelect} WHERE c.account_id = $1 AND c.site_id = $2 AND c.caller = $3`, [
+          accountId,
+          by.siteId,
+          by.caller,
+        ])
+      : [];
+  } else {
+    rows = await q.query(`${callSnapshotSelect} WHERE c.account_id = $1 AND c.site_id = $2`, [
+      accountId,
+      by.siteId,
+    ]);
+  }
+  return new Map(rows.map((r) => [String(r.id), toSnapshot(r)]));
+}
+
+const same = (a: CallSnapshot, b: CallSnapshot) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Emits the events of a call change, comparing payloads before and after it in the same transaction:
+ * `call.started` when the call first appears, `call.answered` when it first has an answer time,
+ * `call.ended` when it first reaches a final status, and `call.updated` for any other change (classes,
+ * attribution, recording...). Every other call in `before` (e.g. the caller's earlier calls, reclassified)
+ * gets `call.updated` when its payload changed.
+ */
+export async function emitCallChanges(
+  q: Queryable,
+  accountId: string,
+  before: Map<string, CallSnapshot>,
+  at: Date,
+  mainCallId?: string,
+): Promise<void> {
+  const ids = [...new Set([...before.keys(), ...(mainCallId ? [mainCallId] : [])])];
+  const after = await snapshotCalls(q, accountId, { ids });
+  for (const id of ids) {
+    const now = after.get(id);
+    if (!now) continue;
+    const prev = before.get(id);
+    const data = { call: now };
+    if (id === mainCallId) {
+      let lifecycle = false;
+      if (!prev) {
+        await emitEvent(q, accountId, 'call.started', data, at);
+        lifecycle = true;
+      }
+      if (now.answeredAt && !prev?.answeredAt) {
+        await emitEvent(q, accountId, 'call.answered', data, at);
+        lifecycle = true;
+      }
+      if (TERMINAL.has(now.status) && !(prev && TERMINAL.has(prev.status))) {
+        await emitEvent(q, accountId, 'call.ended', data, at);
+        lifecycle = true;
+      }
+      if (lifecycle) continue;
+    }
+    if (prev && !same(prev, now)) await emitEvent(q, accountId, 'call.updated', data, at);
+  }
+}
+
+/** Adds the payloads of a caller's other calls to a site to `before`, ahead of their reclassification. */
+export async function captureCallerCalls(
+  q: Queryable,
+  accountId: string,
+  siteId: string,
+  caller: string | null,
+  exceptId: string,
+  before: Map<string, CallSnapshot>,
+): Promise<void> {
+  if (!caller) return;
+  for (const [id, s] of await snapshotCalls(q, accountId, { siteId, caller })) {
+    if (id !== exceptId && !before.has(id)) before.set(id, s);
+  }
+}
+
+export interface CallChangeTracker {
+  /** Remember the caller's other calls to the site before they are reclassified. */
+  captureCaller(siteId: string, caller: string | null, exceptId: string): Promise<void>;
+  /** Emit the events of everything that changed since the tracker was made. */
+  emit(at: Date, mainCallId?: string): Promise<void>;
+}
+
+const CALL_EVENT_TYPES = EVENT_TYPES.filter((t) => t.startsWith('call.'));
+const noopTracker: CallChangeTracker = { captureCaller: async () => {}, emit: async () => {} };
+
+/**
+ * Snapshots calls before a change (one call by its provider id, or every call of a site) so `emit` can tell
+ * what changed. Costs nothing for accounts without an active subscription to call events.
+ */
+export async function trackCallChanges(
+  q: Queryable,
+  accountId: string,
+  by: { integrationId: string; providerCallId: string } | { siteId: string },
+): Promise<CallChangeTracker> {
+  const wanted = await q.query(
+    'SELECT 1 FROM webhooks WHERE account_id = $1 AND active AND events && $2::text[] LIMIT 1',
+    [accountId, CALL_EVENT_TYPES],
+  );
+  if (wanted.length === 0) return noopTracker;
+  const before = await snapshotCalls(q, accountId, by);
+  return {
+    captureCaller: (siteId, caller, exceptId) =>
+      captureCallerCalls(q, accountId, siteId, caller, exceptId, before),
+    emit: (at, mainCallId) => emitCallChanges(q, accountId, before, at, mainCallId),
+  };
+}
