@@ -23,7 +23,10 @@ const XSS = '<script>alert(1)</script>';
 // The README's screenshots are refreshed with UPDATE_SCREENSHOTS=1; ordinary runs write them aside so a
 // test run leaves the working tree clean.
 const SCREENSHOTS = fileURLToPath(
-  new URL(process.env.UPDATE_SCREENSHOTS ? '../docs/screenshots/' : '../.test-results/screenshots/', import.meta.url),
+  new URL(
+    process.env.UPDATE_SCREENSHOTS ? '../docs/screenshots/' : '../.test-results/screenshots/',
+    import.meta.url,
+  ),
 );
 const norm = (s: string) => s.replace(/[\s\u00a0\u202f]+/g, ' ').trim();
 
