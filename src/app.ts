@@ -10,14 +10,19 @@ import { accountRoutes } from './accounts/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { costRoutes } from './costs/routes.js';
 import type { Db } from './db/db.js';
+import { exportRoutes, feedRoutes } from './exports/routes.js';
 import { flowRoutes } from './flows/routes.js';
 import type { AppContext } from './http/context.js';
 import { HttpError } from './http/errors.js';
+import { operatorRoutes, poolSettingsRoutes } from './inventory/routes.js';
 import { leadCollectRoutes, leadRoutes } from './leads/routes.js';
 import { poolSizingRoutes } from './pool-sizing/routes.js';
 import { reportRoutes } from './reports/routes.js';
+import { dealRoutes } from './revenue/routes.js';
 import { siteRoutes } from './sites/routes.js';
+import { asteriskHookRoutes, asteriskIntegrationRoutes } from './telephony/asterisk.js';
 import { genericHookRoutes, integrationRoutes } from './telephony/generic.js';
 import { kamailioHookRoutes, kamailioIntegrationRoutes } from './telephony/kamailio.js';
 import { twilioHookRoutes, twilioIntegrationRoutes } from './telephony/twilio.js';
@@ -97,7 +102,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'Ringtrace API', version: '1', description: 'Call tracking REST API' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          operatorToken: { type: 'apiKey', in: 'header', name: 'X-Operator-Token' },
+        },
+      },
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
@@ -125,6 +135,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   authRoutes(app, ctx);
   twilioHookRoutes(app, ctx);
   kamailioHookRoutes(app, ctx);
+  asteriskHookRoutes(app, ctx);
+  feedRoutes(app, ctx);
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
@@ -149,12 +161,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     integrationRoutes(api, ctx);
     twilioIntegrationRoutes(api, ctx);
     kamailioIntegrationRoutes(api, ctx);
+    asteriskIntegrationRoutes(api, ctx);
     flowRoutes(api, ctx);
     reportRoutes(api, ctx);
+    exportRoutes(api, ctx);
     poolSizingRoutes(api, ctx);
+    poolSettingsRoutes(api, ctx);
     leadRoutes(api, ctx);
     webhookRoutes(api, ctx);
+    costRoutes(api, ctx);
+    dealRoutes(api, ctx);
   });
+
+  await operatorRoutes(app, ctx);
 
   await serveDashboard(app);
 

@@ -20,6 +20,16 @@ const configSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** Token of the platform operator API (X-Operator-Token); unset = that API is off. */
+  operatorToken: z.string().min(16).optional(),
+  /** Days without impressions and calls after which a platform number leaves its pool for quarantine. */
+  idleReleaseDays: z.coerce.number().int().min(1).max(3650).default(14),
+  /** Days a released number rests in quarantine before any site can get it. */
+  quarantineDays: z.coerce.number().int().min(0).max(3650).default(30),
+  /** Upper bound of a pool grown from the inventory when the pool sets no maxSize of its own. */
+  poolMaxSize: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Seconds between passes of the number lifecycle worker. */
+  inventoryIntervalSeconds: z.coerce.number().int().min(1).max(86_400).default(600),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -34,6 +44,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.LOG_LEVEL || undefined,
     trustProxy: env.RINGTRACE_TRUST_PROXY || undefined,
     demoOnEmpty: env.RINGTRACE_DEMO || undefined,
+    operatorToken: env.RINGTRACE_OPERATOR_TOKEN || undefined,
+    idleReleaseDays: env.RINGTRACE_IDLE_RELEASE_DAYS || undefined,
+    quarantineDays: env.RINGTRACE_QUARANTINE_DAYS || undefined,
+    poolMaxSize: env.RINGTRACE_POOL_MAX_SIZE || undefined,
+    inventoryIntervalSeconds: env.RINGTRACE_INVENTORY_INTERVAL_SECONDS || undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

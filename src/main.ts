@@ -8,7 +8,9 @@ import { type Config, loadConfig } from './config.js';
 import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { loadDemo } from './demo/demo.js';
+import { startInventoryWorker } from './inventory/lifecycle.js';
 import { SimulateUsageError, simulateCommand } from './simulate/cli.js';
+import { startAsteriskConnections } from './telephony/asterisk.js';
 import { createUser, DuplicateEmailError } from './users/store.js';
 import { startWorkers } from './webhooks/worker.js';
 
@@ -144,9 +146,16 @@ async function start(config: Config): Promise<void> {
   }
   const app = await buildApp({ config, db });
   const workers = startWorkers({ db, clock: systemClock, log: app.log });
+  const asterisk = startAsteriskConnections({ config, db, clock: systemClock, log: app.log });
+  const inventory = startInventoryWorker(
+    { db, clock: systemClock, config, log: app.log },
+    config.inventoryIntervalSeconds * 1000,
+  );
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await workers.stop();
+    await asterisk.stop();
+    await inventory.stop();
     await app.close();
     await db.close();
     process.exit(0);

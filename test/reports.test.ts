@@ -71,9 +71,32 @@ const M = (
   avg_wait_seconds: avgWait,
   avg_talk_seconds: avgTalk,
   visit_to_call_conversion: conversion,
+  // Money columns (issue 6): this fixture has no leads, ad costs or deals.
+  leads: visits === null ? null : 0,
+  impressions: 0 as number | null,
+  clicks: 0 as number | null,
+  cost: 0 as number | null,
+  revenue: 0,
+  cost_per_call: calls ? 0 : (null as number | null),
+  cost_per_targeted_call: targeted ? 0 : (null as number | null),
+  cpl: calls ? 0 : (null as number | null),
+  profit: 0 as number | null,
+  roi: null,
 });
 type Metrics = ReturnType<typeof M>;
+/** Dimensions and filters ad costs cannot be joined to show null cost columns. */
+const noCost = (m: Metrics): Metrics => ({
+  ...m,
+  impressions: null,
+  clicks: null,
+  cost: null,
+  cost_per_call: null,
+  cost_per_targeted_call: null,
+  cpl: null,
+  profit: null,
+});
 const row = (key: string | number, m: Metrics) => ({ key, ...m });
+const rowN = (key: string | number, m: Metrics) => row(key, noCost(m));
 /** A visits-only row: no calls, so every call rate is undefined and conversion is 0. */
 const visitsOnly = (visits: number) => M(visits, 0, 0, 0, 0, 0, 0, 0, null, null, null, 0);
 const ZERO = M(0, 0, 0, 0, 0, 0, 0, 0, null, null, null, null);
@@ -247,21 +270,21 @@ describe('reports API over a hand-computed fixture', () => {
     ]);
     const dow = await q('day_of_week', period);
     expect(dow.body.rows).toEqual([
-      row(1, M(4, 3, 2, 1, 1, 1, 1, 1, 0.6667, 7, 70, 0.75)),
-      row(2, M(3, 3, 2, 3, 2, 2, 1, 0, 1, 5.3, 95, 1)),
+      rowN(1, M(4, 3, 2, 1, 1, 1, 1, 1, 0.6667, 7, 70, 0.75)),
+      rowN(2, M(3, 3, 2, 3, 2, 2, 1, 0, 1, 5.3, 95, 1)),
     ]);
     const hour = await q('hour_of_day', period);
     expect(hour.body.rows).toEqual([
-      row(0, M(1, 2, 2, 2, 2, 2, 0, 0, 1, 8, 82.5, 2)),
-      row(12, M(1, 2, 1, 0, 0, 0, 1, 1, 0.5, 4, 20, 2)),
-      row(13, M(1, 1, 1, 1, 1, 1, 0, 0, 1, 3, 200, 1)),
-      row(15, visitsOnly(1)),
-      row(17, visitsOnly(1)),
-      row(18, M(0, 1, 0, 1, 0, 0, 1, 0, 1, 7, 40, null)),
-      row(19, visitsOnly(1)),
-      row(23, visitsOnly(1)),
+      rowN(0, M(1, 2, 2, 2, 2, 2, 0, 0, 1, 8, 82.5, 2)),
+      rowN(12, M(1, 2, 1, 0, 0, 0, 1, 1, 0.5, 4, 20, 2)),
+      rowN(13, M(1, 1, 1, 1, 1, 1, 0, 0, 1, 3, 200, 1)),
+      rowN(15, visitsOnly(1)),
+      rowN(17, visitsOnly(1)),
+      rowN(18, M(0, 1, 0, 1, 0, 0, 1, 0, 1, 7, 40, null)),
+      rowN(19, visitsOnly(1)),
+      rowN(23, visitsOnly(1)),
     ]);
-    expect(hour.body.totals).toEqual(TOTALS);
+    expect(hour.body.totals).toEqual(noCost(TOTALS));
     const month = await q('month', period);
     expect(month.body.rows).toEqual([row('2026-11', TOTALS)]);
     const week = await q('week', period);
@@ -271,49 +294,54 @@ describe('reports API over a hand-computed fixture', () => {
   it('reports landing pages and call pages by path', async () => {
     const landing = await q('landing_page', period);
     expect(landing.body.rows).toEqual([
-      row('/sofas', M(3, 3, 2, 1, 1, 1, 1, 1, 0.6667, 5, 32.5, 1)),
-      row('(not set)', M(0, 2, 1, 2, 1, 1, 1, 0, 1, 5, 120, null)),
-      row('/', M(2, 1, 1, 1, 1, 1, 0, 0, 1, 10, 120, 0.5)),
-      row('/about', visitsOnly(1)),
-      row('/catalog', visitsOnly(1)),
+      rowN('/sofas', M(3, 3, 2, 1, 1, 1, 1, 1, 0.6667, 5, 32.5, 1)),
+      rowN('(not set)', M(0, 2, 1, 2, 1, 1, 1, 0, 1, 5, 120, null)),
+      rowN('/', M(2, 1, 1, 1, 1, 1, 0, 0, 1, 10, 120, 0.5)),
+      rowN('/about', visitsOnly(1)),
+      rowN('/catalog', visitsOnly(1)),
     ]);
     const callPage = await q('call_page', period);
     expect(callPage.body.rows).toEqual([
-      row('(not set)', M(null, 2, 1, 2, 1, 1, 1, 0, 1, 5, 120, null)),
-      row('/sofas', M(null, 2, 1, 0, 0, 0, 1, 1, 0.5, 4, 20, null)),
-      row('/', M(null, 1, 1, 1, 1, 1, 0, 0, 1, 10, 120, null)),
-      row('/contacts', M(null, 1, 1, 1, 1, 1, 0, 0, 1, 6, 45, null)),
+      rowN('(not set)', M(null, 2, 1, 2, 1, 1, 1, 0, 1, 5, 120, null)),
+      rowN('/sofas', M(null, 2, 1, 0, 0, 0, 1, 1, 0.5, 4, 20, null)),
+      rowN('/', M(null, 1, 1, 1, 1, 1, 0, 0, 1, 10, 120, null)),
+      rowN('/contacts', M(null, 1, 1, 1, 1, 1, 0, 0, 1, 6, 45, null)),
     ]);
-    expect(callPage.body.totals).toEqual({ ...TOTALS, visits: null, visit_to_call_conversion: null });
+    expect(callPage.body.totals).toEqual({
+      ...noCost(TOTALS),
+      visits: null,
+      leads: null,
+      visit_to_call_conversion: null,
+    });
   });
 
   it('reports employees, groups, regions, devices and tracking numbers', async () => {
     const employee = await q('employee', period);
     expect(employee.body.rows).toEqual([
-      row('Анна', M(null, 3, 2, 3, 2, 2, 1, 0, 1, 7.7, 68.3, null)),
-      row('Борис', M(null, 2, 1, 1, 1, 1, 1, 0, 1, 3.5, 110, null)),
-      row('(not set)', M(null, 1, 1, 0, 0, 0, 0, 1, 0, null, null, null)),
+      rowN('Анна', M(null, 3, 2, 3, 2, 2, 1, 0, 1, 7.7, 68.3, null)),
+      rowN('Борис', M(null, 2, 1, 1, 1, 1, 1, 0, 1, 3.5, 110, null)),
+      rowN('(not set)', M(null, 1, 1, 0, 0, 0, 0, 1, 0, null, null, null)),
     ]);
     const group = await q('group', period);
     expect(group.body.rows).toEqual([
-      row('Продажи', M(null, 4, 3, 3, 3, 3, 1, 0, 1, 5.8, 96.3, null)),
-      row('(not set)', M(null, 1, 1, 0, 0, 0, 0, 1, 0, null, null, null)),
-      row('Сервис', M(null, 1, 0, 1, 0, 0, 1, 0, 1, 7, 40, null)),
+      rowN('Продажи', M(null, 4, 3, 3, 3, 3, 1, 0, 1, 5.8, 96.3, null)),
+      rowN('(not set)', M(null, 1, 1, 0, 0, 0, 0, 1, 0, null, null, null)),
+      rowN('Сервис', M(null, 1, 0, 1, 0, 0, 1, 0, 1, 7, 40, null)),
     ]);
     const region = await q('region', period);
     expect(region.body.rows).toEqual([
       // Equal call counts: ties are broken by key, "(" sorts before letters.
-      row('(not set)', M(0, 2, 1, 2, 1, 1, 1, 0, 1, 5, 120, null)),
-      row('Moscow', M(6, 2, 2, 2, 2, 2, 0, 0, 1, 8, 82.5, 0.3333)),
-      row('Perm Krai', M(1, 2, 1, 0, 0, 0, 1, 1, 0.5, 4, 20, 2)),
+      rowN('(not set)', M(0, 2, 1, 2, 1, 1, 1, 0, 1, 5, 120, null)),
+      rowN('Moscow', M(6, 2, 2, 2, 2, 2, 0, 0, 1, 8, 82.5, 0.3333)),
+      rowN('Perm Krai', M(1, 2, 1, 0, 0, 0, 1, 1, 0.5, 4, 20, 2)),
     ]);
     const device = await q('device', { ...period, region: 'Perm Krai' });
-    expect(device.body.rows).toEqual([row('desktop', M(1, 2, 1, 0, 0, 0, 1, 1, 0.5, 4, 20, 2))]);
+    expect(device.body.rows).toEqual([rowN('desktop', M(1, 2, 1, 0, 0, 0, 1, 1, 0.5, 4, 20, 2))]);
     const numbers = await q('tracking_number', period);
     const byKey = Object.fromEntries(numbers.body.rows.map((r: { key: string }) => [r.key, r]));
-    expect(byKey['+74951234567']).toEqual(row('+74951234567', M(4, 1, 1, 1, 1, 1, 0, 0, 1, 3, 200, 0.25)));
-    expect(byKey['+74951110000']).toEqual(row('+74951110000', M(0, 1, 0, 1, 0, 0, 1, 0, 1, 7, 40, null)));
-    expect(numbers.body.totals).toEqual(TOTALS);
+    expect(byKey['+74951234567']).toEqual(rowN('+74951234567', M(4, 1, 1, 1, 1, 1, 0, 0, 1, 3, 200, 0.25)));
+    expect(byKey['+74951110000']).toEqual(rowN('+74951110000', M(0, 1, 0, 1, 0, 0, 1, 0, 1, 7, 40, null)));
+    expect(numbers.body.totals).toEqual(noCost(TOTALS));
   });
 
   it('compares with the previous period of equal length, per row and in totals', async () => {
@@ -347,7 +375,7 @@ describe('reports API over a hand-computed fixture', () => {
     expect(yandex.body.filters).toEqual({ channel: 'paid_search', source: 'yandex' });
 
     const mobile = await q('keyword', { ...period, device: 'mobile' });
-    expect(mobile.body.rows).toEqual([row('диван', M(1, 1, 1, 1, 1, 1, 0, 0, 1, 6, 45, 1))]);
+    expect(mobile.body.rows).toEqual([rowN('диван', M(1, 1, 1, 1, 1, 1, 0, 0, 1, 6, 45, 1))]);
 
     const unattributed = await q('source', { ...period, channel: '(none)' });
     expect(unattributed.body.rows).toEqual([row('(not set)', M(0, 1, 1, 1, 1, 1, 0, 0, 1, 3, 200, null))]);
@@ -480,7 +508,7 @@ describe('reports API over a hand-computed fixture', () => {
     await bad('channel', { ...period, colour: 'red' }, 'colour');
     await bad('channel', { ...period, siteId: 'not-a-uuid' }, 'querystring.siteId');
     await bad('timeseries', { ...period, interval: 'hour' }, 'querystring.interval');
-    await bad('timeseries', { ...period, metrics: 'calls,profit' }, 'querystring.metrics');
+    await bad('timeseries', { ...period, metrics: 'calls,golden' }, 'querystring.metrics');
     const res = await env.api('GET', `/api/v1/reports/channel?from=${period.from}&to=${period.to}`);
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toContain('querystring.siteId');

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type CallList, type CallRow, CHANNELS, CLASSES, qs, type Report } from './api';
+import { ExportMenu } from './Export';
 import { addDays, fmtDateTime, fmtDuration, fmtPercent, startOfDayUtc } from './format';
 import { navigate } from './router';
 import { useDashboard } from './state';
@@ -166,6 +167,19 @@ export function CallLog() {
               ))}
             </div>
           </details>
+          <ExportMenu
+            id="calls"
+            path="/api/v1/calls/export"
+            query={{
+              siteId: site.id,
+              from: startOfDayUtc(range.from, site.timeZone),
+              to: startOfDayUtc(addDays(range.to, 1), site.timeZone),
+              channel,
+              class: klass,
+              source,
+            }}
+            feed={{ kind: 'calls', filters: { channel, class: klass, source } }}
+          />
         </div>
       </div>
       <div className="table-wrap">

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, type Metric, qs, type Report, type Timeseries } from './api';
 import { Chart } from './Chart';
+import { ExportMenu } from './Export';
 import { fmtDuration, fmtNumber, fmtPercent } from './format';
 import { previousRange, useDashboard } from './state';
 
@@ -103,12 +104,14 @@ export function Overview() {
           head={t('overview.keyword')}
           report={keywords.data}
           id="keywords"
+          dimension="keyword"
         />
         <TopTable
           title={t('overview.topCampaigns')}
           head={t('overview.campaign')}
           report={campaigns.data}
           id="campaigns"
+          dimension="campaign"
         />
       </div>
       <ChannelBars report={channels.data} />
@@ -162,14 +165,29 @@ function Kpi(props: {
   );
 }
 
-function TopTable(props: { title: string; head: string; report: Report | undefined; id: string }) {
+function TopTable(props: {
+  title: string;
+  head: string;
+  report: Report | undefined;
+  id: string;
+  dimension: string;
+}) {
   const { t, i18n } = useTranslation();
+  const { site, range } = useDashboard();
   const lang = i18n.language;
   const rows = props.report?.rows.filter((r) => (r.calls ?? 0) > 0) ?? [];
   const max = Math.max(1, ...rows.map((r) => r.calls ?? 0));
   return (
     <section className="panel" data-table={props.id}>
-      <h2>{props.title}</h2>
+      <div className="panel-head">
+        <h2>{props.title}</h2>
+        <ExportMenu
+          id={props.id}
+          path={`/api/v1/reports/${props.dimension}/export`}
+          query={{ siteId: site.id, from: range.from, to: range.to, sort: 'calls' }}
+          feed={{ kind: 'report', dimension: props.dimension, filters: { sort: 'calls' } }}
+        />
+      </div>
       {rows.length === 0 ? (
         <p className="muted empty">{t('overview.noData')}</p>
       ) : (

@@ -170,6 +170,23 @@ const ru = {
     loading: 'Загрузка…',
     notFound: 'Звонок не найден',
   },
+  export: {
+    button: 'Экспорт',
+    csv: 'CSV',
+    xlsx: 'Excel (XLSX)',
+    sheets: 'Google Таблицы…',
+    sheetsTitle: 'Живая выгрузка в Google Таблицы',
+    sheetsHelp:
+      'Секретная ссылка отдаёт эти данные в CSV. Вставьте формулу в ячейку Google Таблицы — данные будут обновляться сами.',
+    rangeRelative: 'Период: «{{range}}», считается заново при каждом обновлении таблицы.',
+    rangeFixed: 'Период: {{from}} — {{to}}.',
+    create: 'Создать ссылку',
+    formula: 'Формула для ячейки',
+    secret:
+      'Ссылка показывается один раз и работает без входа — не публикуйте её. Отозвать её можно через API.',
+    copy: 'Скопировать формулу',
+    copied: 'Скопировано',
+  },
   errors: { generic: 'Что-то пошло не так: {{message}}' },
 };
 
@@ -343,6 +360,23 @@ const en: Shape<typeof ru> = {
     noPrevious: 'First call from this number',
     loading: 'Loading…',
     notFound: 'Call not found',
+  },
+  export: {
+    button: 'Export',
+    csv: 'CSV',
+    xlsx: 'Excel (XLSX)',
+    sheets: 'Google Sheets…',
+    sheetsTitle: 'Live feed to Google Sheets',
+    sheetsHelp:
+      'A secret link serves this data as CSV. Paste the formula into a Google Sheets cell and the data keeps itself up to date.',
+    rangeRelative: 'Period: “{{range}}”, recomputed every time the sheet refreshes.',
+    rangeFixed: 'Period: {{from}} — {{to}}.',
+    create: 'Create link',
+    formula: 'Formula for a cell',
+    secret:
+      'The link is shown once and works without logging in — keep it private. It can be revoked through the API.',
+    copy: 'Copy formula',
+    copied: 'Copied',
   },
   errors: { generic: 'Something went wrong: {{message}}' },
 };

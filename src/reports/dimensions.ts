@@ -42,6 +42,10 @@ export interface DimensionSql {
   visitNumber?: boolean;
   /** Calendar dimensions sort by key by default; per-row comparison shifts `date` keys by the period. */
   time?: boolean;
+  /** Key expression over a lead `l` and its visit `v`; defaults to `visit` (no leads when that is null). */
+  lead?: string;
+  /** Key expression over ad-cost rows `kc` (see query.ts); absent: the dimension has no cost columns. */
+  cost?: string;
 }
 
 const notSet = (expr: string) => `coalesce(${expr}, '${NOT_SET}')`;
@@ -52,31 +56,35 @@ const pathOf = (col: string) =>
 
 const local = (col: string) => `(${col} AT TIME ZONE $3)`;
 
-const visitField = (field: string): DimensionSql => ({
+const visitField = (field: string, cost?: string): DimensionSql => ({
   visit: notSet(`v.${field}`),
   call: notSet(`cv.${field}`),
+  ...(cost ? { cost: notSet(cost) } : {}),
 });
 
 /** Static-number calls have no visit: their rule supplies source, medium and campaign. */
 const sourceField = (field: 'source' | 'medium' | 'campaign'): DimensionSql => ({
   visit: notSet(`v.${field}`),
   call: notSet(`coalesce(cv.${field}, sr.${field})`),
+  cost: notSet(`kc.${field}`),
 });
 
-const timeKey = (fn: (col: string) => string): DimensionSql => ({
+const timeKey = (fn: (col: string) => string, cost?: string): DimensionSql => ({
   visit: fn('v.started_at'),
   call: fn('c.started_at'),
+  lead: fn('l.created_at'),
   time: true,
+  ...(cost ? { cost } : {}),
 });
 
 export const CHANNEL_CALL_SQL = `CASE WHEN cv.id IS NOT NULL THEN cv.channel WHEN sr.id IS NOT NULL THEN 'static' ELSE '${NO_CHANNEL}' END`;
 
 export const dimensionSql: Record<Dimension, DimensionSql> = {
-  channel: { visit: 'v.channel', call: CHANNEL_CALL_SQL },
+  channel: { visit: 'v.channel', call: CHANNEL_CALL_SQL, cost: 'kc.channel' },
   source: sourceField('source'),
   medium: sourceField('medium'),
   campaign: sourceField('campaign'),
-  keyword: visitField('keyword'),
+  keyword: visitField('keyword', 'kc.keyword'),
   content: visitField('content'),
   landing_page: { visit: pathOf('v.landing_url'), call: pathOf('cv.landing_url') },
   call_page: { visit: null, call: pathOf('c.call_page_url') },
@@ -93,9 +101,13 @@ export const dimensionSql: Record<Dimension, DimensionSql> = {
   group: { visit: null, call: notSet('c.group_name') },
   hour_of_day: timeKey((col) => `extract(hour from ${local(col)})::int`),
   day_of_week: timeKey((col) => `extract(isodow from ${local(col)})::int`),
-  date: timeKey((col) => `to_char(${local(col)}, 'YYYY-MM-DD')`),
-  week: timeKey((col) => `to_char(date_trunc('week', ${local(col)}), 'YYYY-MM-DD')`),
-  month: timeKey((col) => `to_char(${local(col)}, 'YYYY-MM')`),
+  // Cost rows carry a local date already.
+  date: timeKey((col) => `to_char(${local(col)}, 'YYYY-MM-DD')`, `to_char(kc.date, 'YYYY-MM-DD')`),
+  week: timeKey(
+    (col) => `to_char(date_trunc('week', ${local(col)}), 'YYYY-MM-DD')`,
+    `to_char(date_trunc('week', kc.date::timestamp), 'YYYY-MM-DD')`,
+  ),
+  month: timeKey((col) => `to_char(${local(col)}, 'YYYY-MM')`, `to_char(kc.date, 'YYYY-MM')`),
 };
 
 /** Filters compare the same expressions a report row shows, so a row's key can be used as a filter value. */

@@ -1,8 +1,10 @@
 // Report metrics: the raw additive sums SQL returns, and the metrics derived from them. Pure.
 //
 // Every metric is derived from additive sums, so a totals row, a comparison period or (later) a daily
-// rollup is just the sum of raw rows. Cost, revenue and leads slot in as more additive sums
-// (cost_minor, revenue_minor, leads) plus derived metrics (cost_per_call, roi, ...).
+// rollup is just the sum of raw rows. Money is in integer minor units of the site currency: `cost`
+// (ad costs), `revenue` (won deals), `profit` = revenue − cost, `roi` = (revenue − cost) / cost,
+// `cost_per_call`, `cost_per_targeted_call` and `cpl` = cost / (calls + leads), rounded to whole
+// minor units. Cost metrics are null for dimensions ad costs cannot be joined to.
 
 export const METRICS = [
   'visits',
@@ -17,6 +19,16 @@ export const METRICS = [
   'avg_wait_seconds',
   'avg_talk_seconds',
   'visit_to_call_conversion',
+  'leads',
+  'impressions',
+  'clicks',
+  'cost',
+  'revenue',
+  'cost_per_call',
+  'cost_per_targeted_call',
+  'cpl',
+  'profit',
+  'roi',
 ] as const;
 
 export type Metric = (typeof METRICS)[number];
@@ -41,7 +53,20 @@ export interface RawCounts {
   /** Talk time summed over answered calls that report it, and their count. */
   talk_sum: number;
   talk_n: number;
+  /** Leads attributed to a visit; null where the dimension has no visits. */
+  leads: number | null;
+  /** Won deals of the row's calls and leads, in minor units of the site currency. */
+  revenue: number;
+  /** Ad costs (minor units), impressions and clicks; null where the dimension cannot be joined to costs. */
+  cost: number | null;
+  impressions: number | null;
+  clicks: number | null;
 }
+
+/** Raw fields that are null where a dimension lacks visits (leads) or costs (the rest). */
+const NULLABLE = ['visits', 'leads', 'cost', 'impressions', 'clicks'] as const;
+type Nullable = (typeof NULLABLE)[number];
+const isNullable = (f: keyof RawCounts): f is Nullable => (NULLABLE as readonly string[]).includes(f);
 
 export const RAW_FIELDS = [
   'visits',
@@ -57,9 +82,15 @@ export const RAW_FIELDS = [
   'wait_n',
   'talk_sum',
   'talk_n',
+  'leads',
+  'revenue',
+  'cost',
+  'impressions',
+  'clicks',
 ] as const satisfies readonly (keyof RawCounts)[];
 
-export function emptyRaw(hasVisits: boolean): RawCounts {
+export function emptyRaw(hasVisits: boolean, hasCost = false): RawCounts {
+  const cost = hasCost ? 0 : null;
   return {
     visits: hasVisits ? 0 : null,
     calls: 0,
@@ -74,15 +105,20 @@ export function emptyRaw(hasVisits: boolean): RawCounts {
     wait_n: 0,
     talk_sum: 0,
     talk_n: 0,
+    leads: hasVisits ? 0 : null,
+    revenue: 0,
+    cost,
+    impressions: cost,
+    clicks: cost,
   };
 }
 
 /** Reads a database row (numbers may arrive as strings from bigint/numeric columns). */
-export function rawFromRow(row: Record<string, unknown>, hasVisits: boolean): RawCounts {
-  const raw = emptyRaw(hasVisits);
+export function rawFromRow(row: Record<string, unknown>, hasVisits: boolean, hasCost = false): RawCounts {
+  const raw = emptyRaw(hasVisits, hasCost);
   for (const field of RAW_FIELDS) {
     const value = row[field];
-    if (field === 'visits' && !hasVisits) continue;
+    if (raw[field] === null) continue;
     raw[field] = value === null || value === undefined ? 0 : Number(value);
   }
   return raw;
@@ -91,8 +127,10 @@ export function rawFromRow(row: Record<string, unknown>, hasVisits: boolean): Ra
 export function addRaw(a: RawCounts, b: RawCounts): RawCounts {
   const out = { ...a };
   for (const field of RAW_FIELDS) {
-    if (field === 'visits') {
-      out.visits = a.visits === null && b.visits === null ? null : (a.visits ?? 0) + (b.visits ?? 0);
+    if (isNullable(field)) {
+      const x = a[field];
+      const y = b[field];
+      out[field] = x === null && y === null ? null : (x ?? 0) + (y ?? 0);
     } else {
       out[field] = a[field] + b[field];
     }
@@ -108,6 +146,10 @@ const round = (value: number, digits: number) => {
 const ratio = (num: number, den: number | null, digits: number) =>
   den === null || den === 0 ? null : round(num / den, digits);
 
+/** Cost per unit in whole minor units; null without costs or units. */
+const perUnit = (cost: number | null, units: number) =>
+  cost === null || units === 0 ? null : Math.round(cost / units);
+
 export function deriveMetrics(raw: RawCounts): Metrics {
   return {
     visits: raw.visits,
@@ -122,6 +164,16 @@ export function deriveMetrics(raw: RawCounts): Metrics {
     avg_wait_seconds: ratio(raw.wait_sum, raw.wait_n, 1),
     avg_talk_seconds: ratio(raw.talk_sum, raw.talk_n, 1),
     visit_to_call_conversion: ratio(raw.calls, raw.visits, 4),
+    leads: raw.leads,
+    impressions: raw.impressions,
+    clicks: raw.clicks,
+    cost: raw.cost,
+    revenue: raw.revenue,
+    cost_per_call: perUnit(raw.cost, raw.calls),
+    cost_per_targeted_call: perUnit(raw.cost, raw.targeted),
+    cpl: perUnit(raw.cost, raw.calls + (raw.leads ?? 0)),
+    profit: raw.cost === null ? null : raw.revenue - raw.cost,
+    roi: raw.cost === null || raw.cost === 0 ? null : round((raw.revenue - raw.cost) / raw.cost, 4),
   };
 }
 

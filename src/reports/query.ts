@@ -27,7 +27,32 @@ export interface BuiltQuery {
   params: unknown[];
   /** Whether the rows carry a visits count (false: the dimension has no visits, e.g. employee). */
   hasVisits: boolean;
+  /** Whether the rows carry ad costs (false: the dimension or a filter cannot be joined to costs). */
+  hasCost: boolean;
 }
+
+/** Won deals per call or lead, in minor units. */
+const wonDeals = (col: 'call_id' | 'lead_id') =>
+  `(SELECT ${col}, sum(amount_minor) AS won FROM deals
+     WHERE account_id = $1 AND site_id = $2 AND status = 'won' AND ${col} IS NOT NULL GROUP BY ${col})`;
+
+/**
+ * Ad-cost rows of the period as `kc`, spelled like the visits they match: a cost row matches visits
+ * of the period with the same source, medium and campaign compared case-insensitively, or whose
+ * utm_campaign is the cost row's campaign id; it then takes the visits' channel and spelling, so both
+ * land in one report row. Unmatched cost rows keep their own values and the channel their UTM
+ * values would give a visit.
+ */
+const costRows = `SELECT k.date, k.impressions, k.clicks, k.cost_minor, nullif(k.keyword, '') AS keyword,
+         coalesce(m.channel, k.channel) AS channel, coalesce(m.source, k.source) AS source,
+         coalesce(m.medium, k.medium) AS medium, coalesce(m.campaign, k.campaign) AS campaign
+    FROM ad_costs k
+    LEFT JOIN LATERAL (
+      SELECT vk.channel, vk.source, vk.medium, vk.campaign FROM vk
+       WHERE lower(vk.source) = lower(k.source) AND lower(vk.medium) = lower(k.medium)
+         AND (lower(vk.campaign) = lower(k.campaign) OR vk.campaign = k.campaign_id)
+       ORDER BY (lower(vk.campaign) = lower(k.campaign)) DESC, vk.campaign LIMIT 1) m ON true
+   WHERE k.account_id = $1 AND k.site_id = $2 AND k.date >= $4::date AND k.date <= $5::date`;
 
 const inPeriod = (col: string) =>
   `${col} >= ($4::date)::timestamp AT TIME ZONE $3 AND ${col} < ($5::date + 1)::timestamp AT TIME ZONE $3`;
@@ -43,11 +68,13 @@ const callSums = `count(*)::int AS "calls",
     coalesce(sum(c.wait_seconds) FILTER (WHERE c.answered_at IS NOT NULL), 0)::float8 AS "wait_sum",
     count(c.wait_seconds) FILTER (WHERE c.answered_at IS NOT NULL)::int AS "wait_n",
     coalesce(sum(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL), 0)::float8 AS "talk_sum",
-    count(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL)::int AS "talk_n"`;
+    count(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL)::int AS "talk_n",
+    coalesce(sum(dc.won), 0)::float8 AS "revenue"`;
 
-const callColumns = RAW_FIELDS.filter((f) => f !== 'visits')
-  .map((c) => `coalesce(cal."${c}", 0) AS "${c}"`)
-  .join(', ');
+const CALL_FIELDS = RAW_FIELDS.filter(
+  (f) => !['visits', 'leads', 'revenue', 'cost', 'impressions', 'clicks'].includes(f),
+);
+const callColumns = CALL_FIELDS.map((c) => `coalesce(cal."${c}", 0) AS "${c}"`).join(', ');
 
 /** One row per dimension key: `key`, `visits` (or null), and the call sums of metrics.ts's RawCounts. */
 export function buildReportQuery(
@@ -60,28 +87,39 @@ export function buildReportQuery(
   const params: unknown[] = [scope.accountId, scope.siteId, scope.timeZone, period.from, period.to];
   const visitWhere = ['v.account_id = $1', 'v.site_id = $2', inPeriod('v.started_at'), 'NOT v.is_bot'];
   const callWhere = ['c.account_id = $1', 'c.site_id = $2', inPeriod('c.started_at')];
+  const visitFilters: string[] = [];
+  // Filters on a field cost rows lack (region, device) leave the report without costs.
+  let costFilters: string[] | null = [];
   for (const name of FILTERS) {
     const value = filters[name];
     if (value === undefined) continue;
     params.push(value);
     const expr = dimensionSql[name];
-    visitWhere.push(`${expr.visit} = $${params.length}`);
+    visitFilters.push(`${expr.visit} = $${params.length}`);
     callWhere.push(`${expr.call} = $${params.length}`);
+    if (expr.cost === undefined) costFilters = null;
+    else costFilters?.push(`${expr.cost} = $${params.length}`);
   }
+  visitWhere.push(...visitFilters);
   if (filters.class) callWhere.push(`c.${CLASS_COLUMNS[filters.class]}`);
 
   const calls = `SELECT ${dim.call} AS key, ${callSums}
     FROM calls c
     LEFT JOIN visits cv ON cv.account_id = c.account_id AND cv.id = c.visit_id
     LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id
+    LEFT JOIN ${wonDeals('call_id')} dc ON dc.call_id = c.id
    WHERE ${callWhere.join(' AND ')}
    GROUP BY 1`;
 
   if (dim.visit === null) {
     return {
-      sql: `WITH cal AS (${calls}) SELECT key, NULL::int AS visits, ${callColumns} FROM cal`,
+      sql: `WITH cal AS (${calls})
+        SELECT key, NULL::int AS visits, ${callColumns}, NULL::int AS leads, coalesce(cal.revenue, 0) AS revenue,
+               NULL::float8 AS cost, NULL::float8 AS impressions, NULL::float8 AS clicks
+          FROM cal`,
       params,
       hasVisits: false,
+      hasCost: false,
     };
   }
   const numberJoin = dim.visitNumber
@@ -92,11 +130,34 @@ export function buildReportQuery(
     FROM visits v ${numberJoin}
    WHERE ${visitWhere.join(' AND ')}
    GROUP BY 1`;
+  // Leads count in the period of their creation, under their visit's dimensions.
+  const leadWhere = ['l.account_id = $1', 'l.site_id = $2', inPeriod('l.created_at'), ...visitFilters];
+  const leads = `SELECT ${dim.lead ?? dim.visit} AS key, count(*)::int AS leads,
+         coalesce(sum(dl.won), 0)::float8 AS revenue
+    FROM leads l
+    JOIN visits v ON v.account_id = l.account_id AND v.id = l.visit_id ${numberJoin}
+    LEFT JOIN ${wonDeals('lead_id')} dl ON dl.lead_id = l.id
+   WHERE ${leadWhere.join(' AND ')}
+   GROUP BY 1`;
+  const hasCost = dim.cost !== undefined && costFilters !== null;
+  const costs = hasCost
+    ? `, vk AS (SELECT DISTINCT v.channel, v.source, v.medium, v.campaign FROM visits v
+                 WHERE v.account_id = $1 AND v.site_id = $2 AND ${inPeriod('v.started_at')} AND NOT v.is_bot
+                   AND v.source IS NOT NULL AND v.medium IS NOT NULL AND v.campaign IS NOT NULL),
+         cst AS (SELECT ${dim.cost} AS key, sum(kc.cost_minor)::float8 AS cost,
+                        sum(kc.impressions)::float8 AS impressions, sum(kc.clicks)::float8 AS clicks
+                   FROM (${costRows}) kc
+                  ${costFilters?.length ? `WHERE ${costFilters.join(' AND ')}` : ''}
+                  GROUP BY 1)`
+    : '';
   return {
-    sql: `WITH vis AS (${visits}), cal AS (${calls})
-      SELECT key, coalesce(vis.visits, 0) AS visits, ${callColumns}
-        FROM vis FULL JOIN cal USING (key)`,
+    sql: `WITH vis AS (${visits}), cal AS (${calls}), led AS (${leads})${costs}
+      SELECT key, coalesce(vis.visits, 0) AS visits, ${callColumns}, coalesce(led.leads, 0) AS leads,
+             coalesce(cal.revenue, 0) + coalesce(led.revenue, 0) AS revenue,
+             ${hasCost ? 'coalesce(cst.cost, 0) AS cost, coalesce(cst.impressions, 0) AS impressions, coalesce(cst.clicks, 0) AS clicks' : 'NULL::float8 AS cost, NULL::float8 AS impressions, NULL::float8 AS clicks'}
+        FROM vis FULL JOIN cal USING (key) FULL JOIN led USING (key)${hasCost ? ' FULL JOIN cst USING (key)' : ''}`,
     params,
     hasVisits: true,
+    hasCost,
   };
 }

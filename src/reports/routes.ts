@@ -26,12 +26,13 @@ export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
     dimension: Dimension,
     period: Period,
     filters: ReportFilters,
-  ): Promise<{ rows: RawRow[]; hasVisits: boolean }> {
+  ): Promise<{ rows: RawRow[]; hasVisits: boolean; hasCost: boolean }> {
     const q = buildReportQuery(scope, dimension, period, filters);
     const rows = await ctx.db.query<Record<string, unknown>>(q.sql, q.params);
     return {
-      rows: rows.map((row) => ({ key: row.key as Key, raw: rawFromRow(row, q.hasVisits) })),
+      rows: rows.map((row) => ({ key: row.key as Key, raw: rawFromRow(row, q.hasVisits, q.hasCost) })),
       hasVisits: q.hasVisits,
+      hasCost: q.hasCost,
     };
   }
 
@@ -59,13 +60,25 @@ export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
       const metrics = names as Metric[];
       const scope = await scopeOf(req.accountId, q.siteId);
       const period = { from: q.from, to: q.to };
-      const { rows, hasVisits } = await rawRows(scope, intervalDimension[q.interval], period, filtersOf(q));
+      const { rows, hasVisits, hasCost } = await rawRows(
+        scope,
+        intervalDimension[q.interval],
+        period,
+        filtersOf(q),
+      );
       const byKey = new Map(rows.map((row) => [row.key, row.raw]));
       const points = bucketKeys(period, q.interval).map((bucket) => ({
         bucket,
-        ...pickMetrics(deriveMetrics(byKey.get(bucket) ?? emptyRaw(hasVisits)), metrics),
+        ...pickMetrics(deriveMetrics(byKey.get(bucket) ?? emptyRaw(hasVisits, hasCost)), metrics),
       }));
-      const totals = buildTable(rows, { hasVisits, sort: 'key', order: 'asc', limit: 0, offset: 0 }).totals;
+      const totals = buildTable(rows, {
+        hasVisits,
+        hasCost,
+        sort: 'key',
+        order: 'asc',
+        limit: 0,
+        offset: 0,
+      }).totals;
       return {
         siteId: scope.siteId,
         timeZone: scope.timeZone,
@@ -103,6 +116,7 @@ export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
             : (key: Key) => key;
       const table = buildTable(current.rows, {
         hasVisits: current.hasVisits,
+        hasCost: current.hasCost,
         sort,
         order,
         limit: q.limit,

@@ -13,6 +13,8 @@ export type SortField = Metric | 'key';
 
 export interface TableOptions {
   hasVisits: boolean;
+  /** Whether rows carry ad costs (empty rows then show cost 0 rather than null). */
+  hasCost?: boolean;
   sort: SortField;
   order: 'asc' | 'desc';
   limit: number;
@@ -61,8 +63,8 @@ export function sortRows<T extends { key: Key } & Metrics>(
   });
 }
 
-const sumRaw = (rows: RawRow[], hasVisits: boolean) =>
-  rows.reduce((acc, r) => addRaw(acc, r.raw), emptyRaw(hasVisits));
+const sumRaw = (rows: RawRow[], hasVisits: boolean, hasCost = false) =>
+  rows.reduce((acc, r) => addRaw(acc, r.raw), emptyRaw(hasVisits, hasCost));
 
 export function buildTable(current: RawRow[], o: TableOptions): Table {
   const previousByKey = new Map((o.previous ?? []).map((r) => [r.key, r.raw]));
@@ -70,7 +72,7 @@ export function buildTable(current: RawRow[], o: TableOptions): Table {
     const row: TableRow = { key: r.key, ...deriveMetrics(r.raw) };
     if (o.previous) {
       row.previous = o.previousKey
-        ? deriveMetrics(previousByKey.get(o.previousKey(r.key)) ?? emptyRaw(o.hasVisits))
+        ? deriveMetrics(previousByKey.get(o.previousKey(r.key)) ?? emptyRaw(o.hasVisits, o.hasCost))
         : null;
     }
     return row;
@@ -79,8 +81,8 @@ export function buildTable(current: RawRow[], o: TableOptions): Table {
   const table: Table = {
     total: rows.length,
     rows: sorted.slice(o.offset, o.offset + o.limit),
-    totals: deriveMetrics(sumRaw(current, o.hasVisits)),
+    totals: deriveMetrics(sumRaw(current, o.hasVisits, o.hasCost)),
   };
-  if (o.previous) table.previousTotals = deriveMetrics(sumRaw(o.previous, o.hasVisits));
+  if (o.previous) table.previousTotals = deriveMetrics(sumRaw(o.previous, o.hasVisits, o.hasCost));
   return table;
 }
