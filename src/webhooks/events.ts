@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { CALL_SELECT, callView } from '../calls/view.js';
 import type { Queryable } from '../db/db.js';
-import { camelize } from '../http/rows.js';
 
 export const EVENT_TYPES = [
   'call.started',
@@ -44,38 +44,13 @@ export async function emitEvent(
   return id;
 }
 
-/** What a call event carries: the call, its classes and its visit's source data. */
-const callSnapshotSelect = `
-  SELECT c.id, c.site_id, c.caller, c.tracking_number, c.status, c.started_at, c.answered_at, c.ended_at,
-         c.wait_seconds, c.talk_seconds, c.employee, c.group_name, c.recording_url, c.visit_id, c.method,
-         c.confidence, c.call_page_url, c.is_unique, c.is_targeted, c.is_unique_targeted, c.is_first_targeted,
-         c.is_repeat, c.is_missed,
-         coalesce(v.channel, CASE WHEN sr.id IS NOT NULL THEN 'static' END) AS channel,
-         coalesce(v.source, sr.source) AS source, coalesce(v.medium, sr.medium) AS medium,
-         coalesce(v.campaign, sr.campaign) AS campaign, v.content, v.keyword, v.landing_url, v.referrer,
-         v.visitor_id, v.gclid, v.yclid, v.ga_client_id, v.ym_uid
-    FROM calls c
-    LEFT JOIN visits v ON v.account_id = c.account_id AND v.id = c.visit_id
-    LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id`;
-
 export type CallSnapshot = Record<string, unknown> & { id: string; status: string; answeredAt: unknown };
 
 const TERMINAL = new Set(['completed', 'missed', 'busy', 'failed', 'canceled']);
 
+/** What a call event carries: the call as the calls API shows it (classes, visit source data). */
 function toSnapshot(row: Record<string, unknown>): CallSnapshot {
-  const { isUnique, isTargeted, isUniqueTargeted, isFirstTargeted, isRepeat, isMissed, ...rest } =
-    camelize<Record<string, unknown>>(row);
-  const classes = Object.entries({
-    unique: isUnique,
-    targeted: isTargeted,
-    unique_targeted: isUniqueTargeted,
-    first_targeted: isFirstTargeted,
-    repeat: isRepeat,
-    missed: isMissed,
-  })
-    .filter(([, on]) => on)
-    .map(([name]) => name);
-  return { ...rest, classes } as unknown as CallSnapshot;
+  return callView(row) as unknown as CallSnapshot;
 }
 
 /** Current event payloads of calls, selected by ids, by provider call or by a caller's calls to a site. */
@@ -90,29 +65,26 @@ export async function snapshotCalls(
   let rows: Record<string, unknown>[];
   if ('ids' in by) {
     rows = by.ids.length
-      ? await q.query(`${callSnapshotSelect} WHERE c.account_id = $1 AND c.id = ANY($2::uuid[])`, [
+      ? await q.query(`${CALL_SELECT} WHERE c.account_id = $1 AND c.id = ANY($2::uuid[])`, [
           accountId,
           by.ids,
         ])
       : [];
   } else if ('integrationId' in by) {
     rows = await q.query(
-      `${callSnapshotSelect} WHERE c.account_id = $1 AND c.integration_id = $2 AND c.provider_call_id = $3`,
+      `${CALL_SELECT} WHERE c.account_id = $1 AND c.integration_id = $2 AND c.provider_call_id = $3`,
       [accountId, by.integrationId, by.providerCallId],
     );
   } else if (by.caller !== undefined) {
     rows = by.caller
-      ? await q.query(`${callSnapshotSelect} WHERE c.account_id = $1 AND c.site_id = $2 AND c.caller = $3`, [
+      ? await q.query(`${CALL_SELECT} WHERE c.account_id = $1 AND c.site_id = $2 AND c.caller = $3`, [
           accountId,
           by.siteId,
           by.caller,
         ])
       : [];
   } else {
-    rows = await q.query(`${callSnapshotSelect} WHERE c.account_id = $1 AND c.site_id = $2`, [
-      accountId,
-      by.siteId,
-    ]);
+    rows = await q.query(`${CALL_SELECT} WHERE c.account_id = $1 AND c.site_id = $2`, [accountId, by.siteId]);
   }
   return new Map(rows.map((r) => [String(r.id), toSnapshot(r)]));
 }

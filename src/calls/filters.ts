@@ -1,0 +1,81 @@
+import type { Queryable } from '../db/db.js';
+import { HttpError } from '../http/errors.js';
+import { parsePhone } from '../phone/phone.js';
+import { CLASS_COLUMNS } from './classify.js';
+
+/** Filters of the call log, shared by the calls API and its exports. */
+export interface CallFilters {
+  siteId?: string;
+  /** Instants (ISO 8601 with offset). */
+  from?: string;
+  to?: string;
+  /** Local dates in the given time zone, both ends included (feeds with relative ranges). */
+  fromDate?: string;
+  toDate?: string;
+  channel?: string;
+  source?: string;
+  medium?: string;
+  campaign?: string;
+  keyword?: string;
+  class?: keyof typeof CLASS_COLUMNS;
+  number?: string;
+  caller?: string;
+}
+
+/** Calls joined with their visit and static rule: static numbers take their source from the rule. */
+export const CALLS_FROM = `FROM calls c
+    LEFT JOIN visits v ON v.account_id = c.account_id AND v.id = c.visit_id
+    LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id`;
+
+/** The channel of a call: its visit's, or `static` for a static-rule number. */
+export const CALL_CHANNEL_SQL = `coalesce(v.channel, CASE WHEN sr.id IS NOT NULL THEN 'static' END)`;
+
+/** SQL conditions (over CALLS_FROM) and their parameters; $1 is the account. */
+export function callsWhere(
+  accountId: string,
+  f: CallFilters,
+  timeZone = 'UTC',
+): { where: string[]; params: unknown[] } {
+  const where = ['c.account_id = $1'];
+  const params: unknown[] = [accountId];
+  const add = (sql: string, ...values: unknown[]) => {
+    const first = params.length + 1;
+    params.push(...values);
+    let i = 0;
+    where.push(sql.replace(/\?/g, () => `$${first + i++}`));
+  };
+  if (f.siteId) add('c.site_id = ?', f.siteId);
+  if (f.from) add('c.started_at >= ?', new Date(f.from));
+  if (f.to) add('c.started_at < ?', new Date(f.to));
+  if (f.fromDate) add('c.started_at >= (?::date)::timestamp AT TIME ZONE ?::text', f.fromDate, timeZone);
+  if (f.toDate) add('c.started_at < (?::date + 1)::timestamp AT TIME ZONE ?::text', f.toDate, timeZone);
+  if (f.channel) add(`${CALL_CHANNEL_SQL} = ?`, f.channel);
+  if (f.source) add('lower(coalesce(v.source, sr.source)) = lower(?)', f.source);
+  if (f.medium) add('lower(coalesce(v.medium, sr.medium)) = lower(?)', f.medium);
+  if (f.campaign) add('coalesce(v.campaign, sr.campaign) = ?', f.campaign);
+  if (f.keyword) add('v.keyword = ?', f.keyword);
+  if (f.class) where.push(`c.${CLASS_COLUMNS[f.class]}`);
+  for (const field of ['number', 'caller'] as const) {
+    const value = f[field];
+    if (!value) continue;
+    const e164 = parsePhone(value, 'RU');
+    if (!e164) {
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `querystring.${field}: ${value} is not a valid phone number`,
+      );
+    }
+    add(field === 'number' ? 'c.tracking_number = ?' : 'c.caller = ?', e164);
+  }
+  return { where, params };
+}
+
+export async function countCalls(db: Queryable, accountId: string, f: CallFilters): Promise<number> {
+  const { where, params } = callsWhere(accountId, f);
+  const rows = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n ${CALLS_FROM} WHERE ${where.join(' AND ')}`,
+    params,
+  );
+  return rows[0].n;
+}
