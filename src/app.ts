@@ -7,6 +7,7 @@ import { serveDashboard } from '../dashboard/serve.js';
 import { buildWidget } from '../widget/build.js';
 import { accountForKey } from './accounts/keys.js';
 import { accountRoutes } from './accounts/routes.js';
+import { bulkRoutes } from './bulk/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
@@ -171,6 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     webhookRoutes(api, ctx);
     costRoutes(api, ctx);
     dealRoutes(api, ctx);
+    bulkRoutes(api, ctx);
   });
 
   await operatorRoutes(app, ctx);

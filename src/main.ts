@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { bootstrapFirstAccount } from './accounts/bootstrap.js';
 import { createApiKey } from './accounts/keys.js';
 import { buildApp } from './app.js';
+import { startCallSweeper } from './calls/sweeper.js';
 import { systemClock } from './clock.js';
 import { type Config, loadConfig } from './config.js';
 import { type Db, openDb } from './db/db.js';
@@ -151,11 +152,13 @@ async function start(config: Config): Promise<void> {
     { db, clock: systemClock, config, log: app.log },
     config.inventoryIntervalSeconds * 1000,
   );
+  const sweeper = startCallSweeper({ db, clock: systemClock, log: app.log });
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await workers.stop();
     await asterisk.stop();
     await inventory.stop();
+    await sweeper.stop();
     await app.close();
     await db.close();
     process.exit(0);

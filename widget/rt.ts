@@ -8,6 +8,8 @@
  * in place of the site's own numbers (text in any common format, tel: links, [data-rt-phone]),
  * keeps the lease alive with heartbeats while the page is visible (POST {BASE}/t/ping) and says
  * goodbye on pagehide. Requests are plain-text JSON so no CORS preflight is needed.
+ * Leads (POST {BASE}/t/lead): ringtrace('lead', {...}), and form submissions that carry a phone or
+ * an email (password, hidden, file and card-like fields are never read; `data-rt-nolead` opts out).
  *
  * Built by widget/build.ts into one minified IIFE; it must stay tiny and never throw into the
  * host page, so every entry point (start, listeners, timers, callbacks) is wrapped in try/catch.
@@ -42,7 +44,16 @@ interface StoredVisit {
   id: string;
   t: number;
 }
-type Api = ((cmd: string, cb?: (n: PhoneNumber | null) => void) => unknown) & {
+/** ringtrace('lead', …): what a site may send; anything else is dropped. */
+interface Lead {
+  type?: string;
+  phone?: string;
+  email?: string;
+  name?: string;
+  fields?: Record<string, unknown>;
+  id?: string;
+}
+type Api = ((cmd: string, arg?: any) => unknown) & {
   q?: ArrayLike<unknown>[];
   l?: 1;
 };
@@ -59,6 +70,9 @@ const PHONE_EL = '[data-rt-phone]';
 const TEL = 'a[href^="tel:"]';
 /** A phone-like run: digits with the separators people print numbers with. */
 const RUN = /\+?\d[\d\s\-\u2010-\u2015().]{6,}\d/g;
+/** Field names never sent: the server's rules (src/leads/sensitive.ts) and any autocomplete cc-*. */
+const SENSITIVE =
+  /pass|pwd|парол|secret|token|card|карт|cc[-_ ]?(num|exp|csc|cvv|name)|cc-|cvv|cvc|csc|cvn|security[-_ ]?code|expir|exp[-_ ]?(date|month|year)|iban|account[-_ ]?number|routing|ssn|passport|паспорт|\bpin\b/i;
 
 const noop = () => {};
 /** Wraps a callback so that nothing it does can throw into the host page. */
@@ -104,6 +118,8 @@ function start(): void {
   let answered = false;
   let timer = 0;
   const waiting: ((n: PhoneNumber | null) => void)[] = [];
+  /** Leads made before the visit id is known. */
+  const later: Lead[] = [];
 
   const saved: StoredVisit | null = store('localStorage', VISIT_KEY);
   if (saved && Date.now() - saved.t < VISIT_TTL) visit = saved.id;
@@ -116,6 +132,52 @@ function start(): void {
   const post = (path: string, body: string) =>
     // No headers: a string body goes as text/plain, a "simple" request without preflight.
     fetch(base + path, { method: 'POST', body, keepalive: true });
+  /** A request that must survive the page going away: sendBeacon, fetch keepalive as the fallback. */
+  const beacon = (path: string, body: string) => {
+    if (!(navigator.sendBeacon && navigator.sendBeacon(base + path, body))) post(path, body).catch(noop);
+  };
+
+  const lead = (d: Lead) => {
+    if (!visit) return later.push(d);
+    // A random client id per lead: the server ignores a repeat of the same id for the visit.
+    const b: Record<string, unknown> = {
+      visit,
+      type: 'other',
+      id: Date.now().toString(36) + Math.random().toString(36).slice(2, 9),
+      url: location.href,
+    };
+    for (const k of ['type', 'phone', 'email', 'name', 'id', 'fields'] as const) {
+      let v = d[k];
+      if (k === 'fields' && v) {
+        const f: Record<string, string> = {};
+        for (const n in v as Lead['fields']) if (!SENSITIVE.test(n)) f[n] = String(d.fields![n]);
+        v = f;
+      }
+      if (v != null) b[k] = v;
+    }
+    beacon('/t/lead', JSON.stringify(b));
+  };
+
+  /** Form capture: phone, email and name inputs of a submitted form; nothing else is read. */
+  const onSubmit = (e: Event) => {
+    const form = e.target as HTMLFormElement;
+    if (form.closest('[data-rt-nolead]')) return;
+    const d: Lead = { type: 'form' };
+    form.querySelectorAll('input').forEach((el) => {
+      const k = (el.name + ' ' + el.id + ' ' + el.getAttribute('autocomplete')).toLowerCase();
+      const t = el.type;
+      const v = el.value.trim();
+      // Text-like inputs only: never password, hidden, file (nor checkboxes and the like).
+      if (!v || !/^(text|tel|email|number)$/.test(t) || SENSITIVE.test(k)) return;
+      if (t === 'email' || /mail/.test(k)) {
+        if (!d.email && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) d.email = v;
+      } else if (t === 'tel' || /phone|tel|телефон/.test(k)) {
+        if (!d.phone && /(\d\D*){7}/.test(v)) d.phone = v.slice(0, 40);
+      } else if (/name|имя|fio|фио/.test(k) && !/user|login|compan|org/.test(k))
+        d.name = (d.name ? d.name + ' ' + v : v).slice(0, 200); // first + last name fields
+    });
+    if (d.phone || d.email) lead(d);
+  };
 
   /**
    * Rewrites the site's numbers inside one phone-like run. The run is split into digit groups;
@@ -244,6 +306,7 @@ function start(): void {
       );
     answered = true;
     for (const f of waiting.splice(0)) safe(f)(num);
+    for (const d of later.splice(0)) safe(lead)(d);
   };
 
   const sendVisit = () => {
@@ -271,9 +334,7 @@ function start(): void {
     if (!visit) return;
     touch();
     const body = JSON.stringify({ visit, leave });
-    // sendBeacon survives the page going away; fetch keepalive is the fallback.
-    if (!(leave && navigator.sendBeacon && navigator.sendBeacon(base + '/t/ping', body)))
-      post('/t/ping', body).catch(noop);
+    leave ? beacon('/t/ping', body) : post('/t/ping', body).catch(noop);
   };
 
   const resume = () => {
@@ -312,6 +373,8 @@ function start(): void {
     };
   }
   W.addEventListener('popstate', safe(onNavigate));
+  // Capture phase: runs even when the page's own handler stops the event.
+  D.addEventListener('submit', safe(onSubmit), true);
   D.addEventListener('visibilitychange', safe(resume));
   W.addEventListener(
     'pagehide',
@@ -324,11 +387,14 @@ function start(): void {
   );
 
   // A small public API: ringtrace('number') → current number or null, ringtrace('visit'),
-  // ringtrace('visitor'), ringtrace('ready', fn) → fn(number) once the server has answered.
+  // ringtrace('visitor'), ringtrace('ready', fn) → fn(number) once the server has answered,
+  // ringtrace('lead', { type?, phone?, email?, name?, fields?, id? }) → POST /t/lead (sent once the
+  // visit is known; type defaults to 'other').
   // Calls queued by a stub before the script loaded are replayed.
   const queued = (W.ringtrace && W.ringtrace.q) || [];
-  const api: Api = (cmd, cb) => {
-    if (cmd === 'ready' && cb) answered ? safe(cb)(num) : waiting.push(cb);
+  const api: Api = (cmd, arg) => {
+    if (cmd === 'ready' && arg) answered ? safe(arg)(num) : waiting.push(arg);
+    if (cmd === 'lead' && arg) lead(arg);
     return ({ number: num, visit, visitor } as Record<string, unknown>)[cmd];
   };
   api.l = 1;

@@ -48,6 +48,7 @@ describe('reduceCall: a complete answered call', () => {
       employee: 'Ольга',
       group: 'Продажи',
       recordingUrl: 'https://rec.example/1.mp3',
+      closedBy: null,
     });
   });
 
@@ -304,5 +305,51 @@ describe('reduceCall: employee', () => {
 describe('reduceCall: input validation', () => {
   it('throws on an empty list', () => {
     expect(() => reduceCall([])).toThrow(/at least one event/);
+  });
+});
+
+describe("reduceCall: the sweeper's synthetic end", () => {
+  const sweptRinging = (sec: number, seq: number) =>
+    ended(sec, seq, { synthetic: true, status: 'no-answer', endedAt: at(sec) });
+  const sweptAnswered = (sec: number, seq: number) =>
+    ended(sec, seq, { synthetic: true, status: 'completed', endedAt: at(sec) });
+
+  it('closes a ringing call as missed and flags it', () => {
+    const s = reduceCall([started(0, 0), sweptRinging(0, 1)]);
+    expect(s).toMatchObject({ status: 'missed', endedAt: at(0), talkSeconds: 0, closedBy: 'sweeper' });
+  });
+
+  it('closes an answered call as completed at the last event', () => {
+    const s = reduceCall([started(0, 0), answered(12, 1), sweptAnswered(12, 2)]);
+    expect(s).toMatchObject({ status: 'completed', endedAt: at(12), talkSeconds: 0, closedBy: 'sweeper' });
+  });
+
+  it('gives way to a real call.ended in any order, whatever its time', () => {
+    const real = ended(92, 3, { status: 'completed' });
+    for (const order of permutations([started(0, 0), answered(12, 1), sweptAnswered(12, 2), real])) {
+      expect(reduceCall(order)).toMatchObject({
+        status: 'completed',
+        endedAt: at(92),
+        talkSeconds: 80,
+        closedBy: null,
+      });
+    }
+    // A real end earlier than the sweeper's close time still wins.
+    const early = reduceCall([started(0, 0), sweptRinging(0, 1), ended(30, 2, { status: 'busy' })]);
+    expect(early).toMatchObject({ status: 'busy', endedAt: at(30), closedBy: null });
+  });
+
+  it('gives way to a real event after its close time: the call is open again', () => {
+    const s = reduceCall([started(0, 0), sweptRinging(0, 1), answered(700, 2)]);
+    expect(s).toMatchObject({ status: 'answered', endedAt: null, talkSeconds: null, closedBy: null });
+  });
+
+  it('stands against a late recording, and the latest synthetic end counts', () => {
+    const rec = ev('call.recording', 5000, 3, { recordingUrl: 'https://rec.example/late.mp3' });
+    const s = reduceCall([started(0, 0), answered(12, 1), sweptAnswered(60, 2), rec]);
+    expect(s).toMatchObject({ status: 'completed', talkSeconds: 48, closedBy: 'sweeper' });
+    expect(s.recordingUrl).toBe('https://rec.example/late.mp3');
+    const twice = reduceCall([started(0, 0), sweptRinging(0, 1), answered(12, 2), sweptAnswered(12, 3)]);
+    expect(twice).toMatchObject({ status: 'completed', endedAt: at(12), closedBy: 'sweeper' });
   });
 });

@@ -17,6 +17,11 @@ export interface CallEvent {
   talkSeconds?: number | null;
   waitSeconds?: number | null;
   recordingUrl?: string | null;
+  /**
+   * Written by the stale-call sweeper, not the provider (telephony.md §6.3). It closes the call only while
+   * nothing real says otherwise: a real call.ended, or a real event after the sweeper's close time, wins.
+   */
+  synthetic?: boolean;
 }
 
 export type CallStatus = 'ringing' | 'answered' | 'completed' | 'missed' | 'busy' | 'failed' | 'canceled';
@@ -33,15 +38,26 @@ export interface CallState {
   employee: string | null;
   group: string | null;
   recordingUrl: string | null;
+  /** 'sweeper' when the call's end is the sweeper's synthetic call.ended, not the provider's. */
+  closedBy: 'sweeper' | null;
 }
 
 /**
  * Rebuilds a call from all its events, whatever order they arrived in and however often: the result
  * depends only on the set of events. "Answered" means a person answered (a call.answered event, or an
  * end summary reporting talk time); durations reported by the end summary outrank computed ones.
+ * A synthetic end (the sweeper's) counts only while no real call.ended exists and no real event (other than a
+ * late recording) happened after it.
  */
-export function reduceCall(events: readonly CallEvent[]): CallState {
-  if (events.length === 0) throw new Error('a call needs at least one event');
+export function reduceCall(all: readonly CallEvent[]): CallState {
+  if (all.length === 0) throw new Error('a call needs at least one event');
+  const real = all.filter((e) => !e.synthetic);
+  const lastLive = Math.max(
+    ...real.filter((e) => e.type !== 'call.recording').map((e) => e.occurredAt.getTime()),
+  );
+  const events = real.some((e) => e.type === 'call.ended')
+    ? real
+    : all.filter((e) => !e.synthetic || !(e.occurredAt.getTime() < lastLive));
   const sorted = [...events].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || a.seq - b.seq);
   const pick = <K extends keyof CallEvent>(key: K): NonNullable<CallEvent[K]> | null => {
     // The latest event that carries a value wins; the end summary comes last.
@@ -97,5 +113,6 @@ export function reduceCall(events: readonly CallEvent[]): CallState {
     employee: answered ? pick('employee') : null,
     group: pick('group'),
     recordingUrl: pick('recordingUrl'),
+    closedBy: ended?.synthetic ? 'sweeper' : null,
   };
 }

@@ -19,7 +19,7 @@ interface StoredEvent {
  * under a per-call lock so concurrent events of one call never write a stale projection.
  */
 export async function processCall(
-  ctx: AppContext,
+  ctx: Pick<AppContext, 'db' | 'clock'>,
   accountId: string,
   integrationId: string,
   providerCallId: string,
@@ -66,8 +66,8 @@ export async function processCall(
     const rows = await q.query<{ id: string }>(
       `INSERT INTO calls (account_id, id, integration_id, provider_call_id, site_id, number_id, caller, tracking_number,
          status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, employee, group_name, recording_url,
-         visit_id, method, confidence, candidates, static_rule_id, call_page_url, updated_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
+         visit_id, method, confidence, candidates, static_rule_id, call_page_url, updated_at, closed_by)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
        ON CONFLICT (account_id, integration_id, provider_call_id) DO UPDATE SET
          site_id = EXCLUDED.site_id, number_id = EXCLUDED.number_id, caller = EXCLUDED.caller,
          tracking_number = EXCLUDED.tracking_number, status = EXCLUDED.status, started_at = EXCLUDED.started_at,
@@ -75,7 +75,7 @@ export async function processCall(
          talk_seconds = EXCLUDED.talk_seconds, employee = EXCLUDED.employee, group_name = EXCLUDED.group_name,
          recording_url = EXCLUDED.recording_url, visit_id = EXCLUDED.visit_id, method = EXCLUDED.method,
          confidence = EXCLUDED.confidence, candidates = EXCLUDED.candidates, static_rule_id = EXCLUDED.static_rule_id,
-         call_page_url = EXCLUDED.call_page_url, updated_at = EXCLUDED.updated_at
+         call_page_url = EXCLUDED.call_page_url, updated_at = EXCLUDED.updated_at, closed_by = EXCLUDED.closed_by
        RETURNING id`,
       [
         accountId,
@@ -102,6 +102,7 @@ export async function processCall(
         staticRule?.id ?? null,
         callPage?.url ?? null,
         ctx.clock.now(),
+        state.closedBy,
       ],
     );
     if (site) await changes.captureCaller(site.id, state.caller, rows[0].id);
@@ -129,6 +130,7 @@ function toCallEvent(e: StoredEvent, seq: number): CallEvent {
     talkSeconds: typeof p.talkSeconds === 'number' ? p.talkSeconds : null,
     waitSeconds: typeof p.waitSeconds === 'number' ? p.waitSeconds : null,
     recordingUrl: (p.recordingUrl as string) ?? null,
+    synthetic: e.payload.synthetic === true,
   };
 }
 

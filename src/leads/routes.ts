@@ -48,8 +48,8 @@ const listQuery = z
   })
   .strict();
 
-/** A lead with its visit's source data. */
-const leadSelect = `
+/** A lead with its visit's source data (leads API and bulk export). */
+export const LEAD_SELECT = `
   SELECT l.id, l.site_id, l.visit_id, l.client_id, l.type, l.phone, l.email, l.name, l.fields, l.url, l.created_at,
          v.channel, v.source, v.medium, v.campaign, v.content, v.keyword, v.landing_url, v.referrer, v.visitor_id,
          v.country, v.region, v.city, v.device_type, v.browser, v.os, v.gclid, v.yclid, v.fbclid, v.ga_client_id,
@@ -116,7 +116,7 @@ export function leadCollectRoutes(app: FastifyInstance, ctx: AppContext): void {
         return { id: existing.id, duplicate: true };
       }
       const id = inserted[0].id;
-      const [row] = await q.query(`${leadSelect} WHERE l.account_id = $1 AND l.id = $2`, [
+      const [row] = await q.query(`${LEAD_SELECT} WHERE l.account_id = $1 AND l.id = $2`, [
         site.accountId,
         id,
       ]);
@@ -161,7 +161,7 @@ export function leadRoutes(app: FastifyInstance, ctx: AppContext): void {
       params,
     );
     const rows = await ctx.db.query(
-      `${leadSelect} WHERE ${whereSql} ORDER BY l.created_at DESC, l.id LIMIT ${f.limit} OFFSET ${f.offset}`,
+      `${LEAD_SELECT} WHERE ${whereSql} ORDER BY l.created_at DESC, l.id LIMIT ${f.limit} OFFSET ${f.offset}`,
       params,
     );
     return { total: total[0].n, limit: f.limit, offset: f.offset, items: rows.map((row) => camelize(row)) };
@@ -171,7 +171,7 @@ export function leadRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/api/v1/leads/:id',
     { schema: { tags: ['leads'], params: z.object({ id: z.uuid() }) } },
     async (req) => {
-      const rows = await ctx.db.query(`${leadSelect} WHERE l.account_id = $1 AND l.id = $2`, [
+      const rows = await ctx.db.query(`${LEAD_SELECT} WHERE l.account_id = $1 AND l.id = $2`, [
         req.accountId,
         req.params.id,
       ]);

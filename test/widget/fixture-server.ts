@@ -8,8 +8,10 @@
  *   GET  /rt.js      the widget (buildWidget() unless `widgetJs` is given)
  *   POST /t/visit    answers the contract after `config.visitDelayMs`
  *   POST /t/ping     204
+ *   POST /t/lead     201 { id } (recorded; `leads()` lists them)
+ *   GET  /order      orderPage(): lead forms (see there)
  *   OPTIONS *        204 with CORS headers (recorded, so tests can assert there was no preflight)
- *   GET  /bye        a plain page without the widget (to navigate away)
+ *   /bye             a plain page without the widget (to navigate away; also a form action)
  *   GET  anything else: landingPage(`${trackerUrl}/rt.js`, config.siteKey)
  */
 import {
@@ -94,6 +96,8 @@ export interface FixtureServer {
   visits(): RecordedRequest[];
   /** Recorded POST /t/ping requests. */
   pings(): RecordedRequest[];
+  /** Recorded POST /t/lead requests. */
+  leads(): RecordedRequest[];
   /** Polls `requests` until one satisfies `pred` (only those after index `from`), or rejects after `timeoutMs`. */
   waitForRequest(
     pred: (r: RecordedRequest) => boolean,
@@ -188,6 +192,10 @@ export async function startFixtureServer(options: FixtureServerOptions = {}): Pr
       return send(200, 'application/json', JSON.stringify(answer));
     }
     if (path === '/t/ping' && req.method === 'POST') return send(204, 'text/plain', '');
+    if (path === '/t/lead' && req.method === 'POST')
+      return send(201, 'application/json', JSON.stringify({ id: `lead-${++seq}`, duplicate: false }));
+    if (path === '/order')
+      return send(200, 'text/html; charset=utf-8', orderPage(`${trackerUrl}/rt.js`, config.siteKey));
     if (path === '/favicon.ico') return send(204, 'image/x-icon', '');
     if (path === '/bye')
       return send(200, 'text/html; charset=utf-8', '<!doctype html><title>Bye</title><p>Bye</p>');
@@ -224,6 +232,7 @@ export async function startFixtureServer(options: FixtureServerOptions = {}): Pr
     requests,
     visits: () => requests.filter((r) => r.path === '/t/visit' && r.method === 'POST'),
     pings: () => requests.filter((r) => r.path === '/t/ping' && r.method === 'POST'),
+    leads: () => requests.filter((r) => r.path === '/t/lead' && r.method === 'POST'),
     waitForRequest,
     close: async () => {
       await Promise.all([close(site), close(tracker)]);
@@ -317,6 +326,50 @@ export function landingPage(scriptSrc: string, siteKey = 'divany-test'): string 
     }, 1000);
   });
 </script>
+</body>
+</html>
+`;
+}
+
+/**
+ * An order page with lead forms. Element ids used by tests:
+ *   #order      POST /bye: name "fio" (Иван Петров), tel "phone", email "email", a password, a card
+ *               number (cc-number), a CVC, a hidden field, a consent checkbox and a comment textarea
+ *   #nolead     data-rt-nolead, with a phone and an email (must send nothing)
+ *   #nameonly   only a name (no phone or email: must send nothing)
+ * The #nolead and #nameonly forms do not navigate.
+ */
+export function orderPage(scriptSrc: string, siteKey = 'divany-test'): string {
+  return `<!doctype html>
+<html lang="ru">
+<head>
+<meta charset="utf-8">
+<title>Оформление заказа — «Уютный дом»</title>
+<script async src="${escapeAttr(scriptSrc)}" data-site="${escapeAttr(siteKey)}"></script>
+</head>
+<body>
+<h1>Оформление заказа</h1>
+<form id="order" method="post" action="/bye">
+  <label>ФИО <input name="fio" value="Иван Петров"></label>
+  <label>Телефон <input type="tel" name="phone" value="+7 (916) 123-45-67"></label>
+  <label>E-mail <input type="email" name="email" value="ivan@example.ru"></label>
+  <label>Пароль <input type="password" name="new-password" value="hunter2hunter2"></label>
+  <label>Номер карты <input name="card" autocomplete="cc-number" value="4111 1111 1111 1111"></label>
+  <label>CVC <input name="cvc" value="123"></label>
+  <input type="hidden" name="utm" value="secret-hidden">
+  <label><input type="checkbox" name="email_subscribe" checked> Подписаться</label>
+  <textarea name="comment">Угловой диван, 3 метра</textarea>
+  <button type="submit" id="order-submit">Заказать</button>
+</form>
+<form id="nolead" data-rt-nolead onsubmit="return false">
+  <input type="tel" name="phone" value="+7 916 000-00-01">
+  <input type="email" name="email" value="quiet@example.ru">
+  <button type="submit" id="nolead-submit">Отправить</button>
+</form>
+<form id="nameonly" onsubmit="return false">
+  <input name="name" value="Пётр">
+  <button type="submit" id="nameonly-submit">Отправить</button>
+</form>
 </body>
 </html>
 `;
