@@ -161,7 +161,8 @@ function start(): void {
   /** Form capture: phone, email and name inputs of a submitted form; nothing else is read. */
   const onSubmit = (e: Event) => {
     const form = e.target as HTMLFormElement;
-    if (form.closest('[data-rt-nolead]')) return;
+    // A sign-in (a current-password field) is a customer logging in, not a lead.
+    if (form.closest('[data-rt-nolead]') || form.querySelector('[autocomplete="current-password"]')) return;
     const d: Lead = { type: 'form' };
     form.querySelectorAll('input').forEach((el) => {
       const k = (el.name + ' ' + el.id + ' ' + el.getAttribute('autocomplete')).toLowerCase();

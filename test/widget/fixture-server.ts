@@ -337,7 +337,8 @@ export function landingPage(scriptSrc: string, siteKey = 'divany-test'): string 
  *               number (cc-number), a CVC, a hidden field, a consent checkbox and a comment textarea
  *   #nolead     data-rt-nolead, with a phone and an email (must send nothing)
  *   #nameonly   only a name (no phone or email: must send nothing)
- * The #nolead and #nameonly forms do not navigate.
+ *   #signin     an email and a current-password field: a login, not a lead (must send nothing)
+ * The #nolead, #nameonly and #signin forms do not navigate.
  */
 export function orderPage(scriptSrc: string, siteKey = 'divany-test'): string {
   return `<!doctype html>
@@ -365,6 +366,11 @@ export function orderPage(scriptSrc: string, siteKey = 'divany-test'): string {
   <input type="tel" name="phone" value="+7 916 000-00-01">
   <input type="email" name="email" value="quiet@example.ru">
   <button type="submit" id="nolead-submit">Отправить</button>
+</form>
+<form id="signin" onsubmit="return false">
+  <input type="email" name="login" value="ivan@example.ru">
+  <input type="password" name="password" autocomplete="current-password" value="hunter2hunter2">
+  <button type="submit" id="signin-submit">Войти</button>
 </form>
 <form id="nameonly" onsubmit="return false">
   <input name="name" value="Пётр">

@@ -100,16 +100,21 @@ describe('rt.js leads in Chromium', () => {
     expect(a!.body.id).not.toBe(b!.body.id);
   });
 
-  it('sends nothing for a data-rt-nolead form or a form without a phone or email', T, async () => {
-    const page = await newPage();
-    await page.goto(`${server.siteUrl}/order`);
-    await ready(page);
-    const from = server.requests.length;
-    await page.click('#nolead-submit');
-    await page.click('#nameonly-submit');
-    await sleep(800);
-    expect(leadsAfter(from)).toHaveLength(0);
-  });
+  it(
+    'sends nothing for a data-rt-nolead form, a sign-in form or a form without a phone or email',
+    T,
+    async () => {
+      const page = await newPage();
+      await page.goto(`${server.siteUrl}/order`);
+      await ready(page);
+      const from = server.requests.length;
+      await page.click('#nolead-submit');
+      await page.click('#nameonly-submit');
+      await page.click('#signin-submit');
+      await sleep(800);
+      expect(leadsAfter(from)).toHaveLength(0);
+    },
+  );
 
   it('ringtrace(“lead”) sends the given fields, dropping sensitive ones and unknown keys', T, async () => {
     const page = await newPage();
