@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type WebhookSettings, webhookSettings } from './webhooks/settings.js';
 
 /** The one configuration object. Every setting comes from the environment (or CLI flags mapped onto it). */
 const configSchema = z.object({
@@ -30,9 +31,16 @@ const configSchema = z.object({
   poolMaxSize: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Seconds between passes of the number lifecycle worker. */
   inventoryIntervalSeconds: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** Minutes without a telephony event before the sweeper closes a ringing call as missed. */
+  sweepRingingMinutes: z.coerce.number().int().min(1).max(1440).default(10),
+  /** Minutes without a telephony event before the sweeper closes an answered call as completed. */
+  sweepAnsweredMinutes: z.coerce.number().int().min(1).max(10_080).default(240),
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.infer<typeof configSchema> & {
+  /** Outgoing webhook retries and auto-disable (RINGTRACE_WEBHOOK_*). */
+  webhooks: WebhookSettings;
+};
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const parsed = configSchema.safeParse({
@@ -49,10 +57,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     quarantineDays: env.RINGTRACE_QUARANTINE_DAYS || undefined,
     poolMaxSize: env.RINGTRACE_POOL_MAX_SIZE || undefined,
     inventoryIntervalSeconds: env.RINGTRACE_INVENTORY_INTERVAL_SECONDS || undefined,
+    sweepRingingMinutes: env.RINGTRACE_SWEEP_RINGING_MINUTES || undefined,
+    sweepAnsweredMinutes: env.RINGTRACE_SWEEP_ANSWERED_MINUTES || undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Invalid configuration: ${problems}`);
   }
-  return { ...parsed.data, ...overrides };
+  return { ...parsed.data, webhooks: webhookSettings(env), ...overrides };
 }

@@ -146,13 +146,18 @@ async function start(config: Config): Promise<void> {
     );
   }
   const app = await buildApp({ config, db });
-  const workers = startWorkers({ db, clock: systemClock, log: app.log });
+  const workers = startWorkers({ db, clock: systemClock, log: app.log, settings: config.webhooks });
   const asterisk = startAsteriskConnections({ config, db, clock: systemClock, log: app.log });
   const inventory = startInventoryWorker(
     { db, clock: systemClock, config, log: app.log },
     config.inventoryIntervalSeconds * 1000,
   );
-  const sweeper = startCallSweeper({ db, clock: systemClock, log: app.log });
+  const sweeper = startCallSweeper({
+    db,
+    clock: systemClock,
+    log: app.log,
+    settings: { ringingMinutes: config.sweepRingingMinutes, answeredMinutes: config.sweepAnsweredMinutes },
+  });
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await workers.stop();

@@ -6,7 +6,6 @@ import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
 import { EVENT_TYPES } from './events.js';
-import type { WebhookSettings } from './settings.js';
 import { replayDelivery } from './worker.js';
 
 const hookUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
@@ -36,7 +35,8 @@ const hookColumns =
   'id, url, events, description, active, enabled_at, disabled_at, notice, created_at, updated_at';
 
 /** REST for outgoing webhook subscriptions, their delivery log and manual replay. */
-export function webhookRoutes(app: FastifyInstance, ctx: AppContext, settings?: WebhookSettings): void {
+export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const settings = ctx.config.webhooks;
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['webhooks'];
 

@@ -68,7 +68,7 @@ const detailsSql = `
  * within a subscription, subscriptions in parallel — and records each attempt. Returns the attempts made.
  */
 export async function deliverDue(deps: WorkerDeps, now: Date = deps.clock.now()): Promise<AttemptResult[]> {
-  const settings = deps.settings ?? webhookSettings();
+  const settings = deps.settings ?? webhookSettings({});
   const lockUntil = new Date(now.getTime() + settings.timeoutMs + 60_000);
   const claimed = await deps.db.tx((q) =>
     q.query<{ account_id: string; id: string }>(
@@ -106,7 +106,7 @@ export async function replayDelivery(
   deliveryId: string,
   now: Date = deps.clock.now(),
 ): Promise<AttemptResult | 'not_found' | 'busy'> {
-  const settings = deps.settings ?? webhookSettings();
+  const settings = deps.settings ?? webhookSettings({});
   const lockUntil = new Date(now.getTime() + settings.timeoutMs + 60_000);
   const exists = await deps.db.query('SELECT 1 FROM webhook_deliveries WHERE account_id = $1 AND id = $2', [
     accountId,
@@ -272,7 +272,7 @@ export interface Workers {
 
 /** Starts the background delivery loop (called by `ringtrace start`); `stop()` waits for the pass in flight. */
 export function startWorkers(deps: WorkerDeps): Workers {
-  const settings = deps.settings ?? webhookSettings();
+  const settings = deps.settings ?? webhookSettings({});
   const full = { ...deps, settings };
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
