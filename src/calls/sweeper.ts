@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/db.js';
+import { type PeriodicWorker, runPeriodically } from '../jobs/periodic.js';
 import { storeCallEvents } from '../telephony/event-log.js';
 import type { Logger } from '../webhooks/worker.js';
 import { processCall } from './service.js';
@@ -122,32 +123,16 @@ export async function sweepHangingCalls(
   return swept;
 }
 
-export interface SweeperWorker {
-  stop(): Promise<void>;
-}
+export type SweeperWorker = PeriodicWorker;
 
 /** Runs `sweepHangingCalls` every `intervalMs` until stopped (the running pass finishes first). */
 export function startCallSweeper(deps: SweeperDeps, intervalMs = 60_000): SweeperWorker {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = (async () => {
-      try {
-        const swept = await sweepHangingCalls(deps);
-        if (swept.length > 0) deps.log?.info({ swept: swept.length }, 'closed hanging calls');
-      } catch (err) {
-        deps.log?.error({ err }, 'call sweeper pass failed');
-      }
-      if (!stopped) timer = setTimeout(tick, intervalMs);
-    })();
-  };
-  timer = setTimeout(tick, 0);
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+  return runPeriodically(
+    async () => {
+      const swept = await sweepHangingCalls(deps);
+      if (swept.length > 0) deps.log?.info({ swept: swept.length }, 'closed hanging calls');
+      return intervalMs;
     },
-  };
+    { errorDelayMs: intervalMs, onError: (err) => deps.log?.error({ err }, 'call sweeper pass failed') },
+  );
 }

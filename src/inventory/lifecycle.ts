@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db, Queryable } from '../db/db.js';
+import { type PeriodicWorker, runPeriodically } from '../jobs/periodic.js';
 import { sizePool } from '../pool-sizing/model.js';
 import { countExhaustions, poolDemands } from '../pool-sizing/store.js';
 import type { Logger } from '../webhooks/worker.js';
@@ -438,37 +439,21 @@ async function assign(
   });
 }
 
-export interface InventoryWorker {
-  stop(): Promise<void>;
-}
+export type InventoryWorker = PeriodicWorker;
 
 /** Starts the periodic lifecycle pass (called by `ringtrace start`); `stop()` waits for the pass in flight. */
 export function startInventoryWorker(deps: InventoryDeps, intervalMs: number): InventoryWorker {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = (async () => {
-      try {
-        const s = await runInventoryDue(deps);
-        if (s.assigned.length + s.quarantined.length + s.available.length > 0) {
-          deps.log?.info(
-            { assigned: s.assigned.length, quarantined: s.quarantined.length, available: s.available.length },
-            'number lifecycle pass',
-          );
-        }
-      } catch (err) {
-        deps.log?.error({ err }, 'number lifecycle pass failed');
+  return runPeriodically(
+    async () => {
+      const s = await runInventoryDue(deps);
+      if (s.assigned.length + s.quarantined.length + s.available.length > 0) {
+        deps.log?.info(
+          { assigned: s.assigned.length, quarantined: s.quarantined.length, available: s.available.length },
+          'number lifecycle pass',
+        );
       }
-      if (!stopped) timer = setTimeout(tick, intervalMs);
-    })();
-  };
-  timer = setTimeout(tick, 0);
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+      return intervalMs;
     },
-  };
+    { errorDelayMs: intervalMs, onError: (err) => deps.log?.error({ err }, 'number lifecycle pass failed') },
+  );
 }

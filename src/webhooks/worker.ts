@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/db.js';
+import { type PeriodicWorker, runPeriodically } from '../jobs/periodic.js';
 import { retryDelayMs, type WebhookSettings, webhookSettings } from './settings.js';
 import { signWebhook } from './sign.js';
 
@@ -266,34 +267,18 @@ async function maybeDisable(
   if (updated.length > 0) deps.log?.warn({ webhook: d.webhook_id, notice }, 'webhook subscription disabled');
 }
 
-export interface Workers {
-  stop(): Promise<void>;
-}
+export type Workers = PeriodicWorker;
 
 /** Starts the background delivery loop (called by `ringtrace start`); `stop()` waits for the pass in flight. */
 export function startWorkers(deps: WorkerDeps): Workers {
   const settings = deps.settings ?? webhookSettings({});
   const full = { ...deps, settings };
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = (async () => {
-      let made = 0;
-      try {
-        made = (await deliverDue(full)).length;
-      } catch (err) {
-        deps.log?.error({ err }, 'webhook delivery pass failed');
-      }
-      if (!stopped) timer = setTimeout(tick, made >= settings.batchSize ? 0 : settings.pollMs);
-    })();
-  };
-  timer = setTimeout(tick, 0);
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+  // A full batch means more are due: go again at once.
+  return runPeriodically(
+    async () => ((await deliverDue(full)).length >= settings.batchSize ? 0 : settings.pollMs),
+    {
+      errorDelayMs: settings.pollMs,
+      onError: (err) => deps.log?.error({ err }, 'webhook delivery pass failed'),
     },
-  };
+  );
 }
