@@ -1,3 +1,6 @@
+import { type CallClass, CLASS_COLUMNS } from '../../src/calls/classify';
+import { METRICS, type Metric } from '../../src/reports/metrics';
+import { ALL_CHANNELS } from '../../src/tracking/channel';
 // The dashboard talks to the same REST API as integrators, authenticated by its session cookie.
 
 export class ApiError extends Error {
@@ -47,21 +50,8 @@ export interface Site {
   currency: string;
 }
 
-export const METRICS = [
-  'visits',
-  'calls',
-  'unique',
-  'targeted',
-  'unique_targeted',
-  'first_targeted',
-  'repeat',
-  'missed',
-  'answer_rate',
-  'avg_wait_seconds',
-  'avg_talk_seconds',
-  'visit_to_call_conversion',
-] as const;
-export type Metric = (typeof METRICS)[number];
+// Metric, channel and class names come from the server's own definitions, so the two never drift.
+export { METRICS, type Metric };
 export type Metrics = Record<Metric, number | null>;
 
 export interface ReportRow extends Metrics {
@@ -80,27 +70,10 @@ export interface Timeseries {
   points: ({ bucket: string } & Partial<Metrics>)[];
 }
 
-export const CHANNELS = [
-  'paid_search',
-  'paid_social',
-  'display',
-  'organic_search',
-  'social',
-  'email',
-  'referral',
-  'direct',
-  'internal',
-  'static',
-] as const;
+/** Channels of the call log filter: the traffic channels plus calls to static numbers. */
+export const CHANNELS = [...ALL_CHANNELS, 'static'] as const;
 
-export const CLASSES = [
-  'unique',
-  'targeted',
-  'unique_targeted',
-  'first_targeted',
-  'repeat',
-  'missed',
-] as const;
+export const CLASSES = Object.keys(CLASS_COLUMNS) as CallClass[];
 
 export interface CallRow {
   id: string;
