@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './browser.js';
+import { launchChromium, listenTracker, serveSite } from './browser.js';
 import { CHROME_UA, callEvents, postCallEvents, setupSite, type TestEnv, testEnv } from './helpers.js';
 import { landingPage } from './widget/fixture-server.js';
 
@@ -28,16 +27,9 @@ describe('widget → lease → call → attribution in Chromium', () => {
       source: 'avito',
       medium: 'classified',
     });
-    await env.app.listen({ port: 0, host: '127.0.0.1' });
-    const trackerUrl = `http://127.0.0.1:${(env.app.server.address() as AddressInfo).port}`;
+    const trackerUrl = await listenTracker(env.app);
     const html = landingPage(`${trackerUrl}/rt.js`, s.site.siteKey);
-    siteServer = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(html);
-    });
-    await new Promise<void>((resolve) => siteServer.listen(0, '127.0.0.1', resolve));
-    // "localhost" and 127.0.0.1 are different origins: the widget posts cross-origin as on a real site.
-    siteUrl = `http://localhost:${(siteServer.address() as AddressInfo).port}`;
+    ({ url: siteUrl, server: siteServer } = await serveSite(() => html));
     browser = await launchChromium();
   });
   afterAll(async () => {

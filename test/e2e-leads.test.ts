@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './browser.js';
+import { launchChromium, listenTracker, serveSite } from './browser.js';
 import { CHROME_UA, setupSite, type TestEnv, testEnv } from './helpers.js';
 import { orderPage } from './widget/fixture-server.js';
 
@@ -22,16 +21,11 @@ describe('widget form capture → lead attributed to the visit in Chromium', () 
     env = await testEnv();
     env.clock.set(new Date()); // the browser lives in real time
     s = await setupSite(env, { poolSize: 3 });
-    await env.app.listen({ port: 0, host: '127.0.0.1' });
-    const trackerUrl = `http://127.0.0.1:${(env.app.server.address() as AddressInfo).port}`;
+    const trackerUrl = await listenTracker(env.app);
     const html = orderPage(`${trackerUrl}/rt.js`, s.site.siteKey);
-    siteServer = createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(req.url?.startsWith('/order') ? html : '<!doctype html><title>Спасибо</title><p>Спасибо!</p>');
-    });
-    await new Promise<void>((resolve) => siteServer.listen(0, '127.0.0.1', resolve));
-    // "localhost" and 127.0.0.1 are different origins: the widget posts cross-origin as on a real site.
-    siteUrl = `http://localhost:${(siteServer.address() as AddressInfo).port}`;
+    ({ url: siteUrl, server: siteServer } = await serveSite((path) =>
+      path.startsWith('/order') ? html : '<!doctype html><title>Спасибо</title><p>Спасибо!</p>',
+    ));
     browser = await launchChromium();
   });
   afterAll(async () => {
