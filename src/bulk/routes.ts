@@ -4,8 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CLASS_COLUMNS } from '../calls/classify.js';
-import { callsWhere } from '../calls/filters.js';
+import { callFilterFields, callsWhere } from '../calls/filters.js';
 import { CALL_SELECT, callView } from '../calls/view.js';
 import type { AppContext } from '../http/context.js';
 import { camelize } from '../http/rows.js';
@@ -33,14 +32,7 @@ const common = {
 const callsQuery = z
   .object({
     ...common,
-    channel: z.enum([...ALL_CHANNELS, 'static']).optional(),
-    source: z.string().max(200).optional(),
-    medium: z.string().max(200).optional(),
-    campaign: z.string().max(500).optional(),
-    keyword: z.string().max(500).optional(),
-    class: z.enum(Object.keys(CLASS_COLUMNS) as [keyof typeof CLASS_COLUMNS]).optional(),
-    number: z.string().max(40).optional(),
-    caller: z.string().max(40).optional(),
+    ...callFilterFields,
   })
   .strict();
 

@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import type { Queryable } from '../db/db.js';
 import { HttpError } from '../http/errors.js';
 import { parsePhone } from '../phone/phone.js';
+import { ALL_CHANNELS } from '../tracking/channel.js';
 import { CLASS_COLUMNS } from './classify.js';
 
 /** Filters of the call log, shared by the calls API and its exports. */
@@ -21,6 +23,18 @@ export interface CallFilters {
   number?: string;
   caller?: string;
 }
+
+/** The call-log filters as query-string fields (calls API, exports, bulk export). */
+export const callFilterFields = {
+  channel: z.enum([...ALL_CHANNELS, 'static']).optional(),
+  source: z.string().max(200).optional(),
+  medium: z.string().max(200).optional(),
+  campaign: z.string().max(500).optional(),
+  keyword: z.string().max(500).optional(),
+  class: z.enum(Object.keys(CLASS_COLUMNS) as [keyof typeof CLASS_COLUMNS]).optional(),
+  number: z.string().max(40).optional(),
+  caller: z.string().max(40).optional(),
+};
 
 /** Calls joined with their visit and static rule: static numbers take their source from the rule. */
 export const CALLS_FROM = `FROM calls c

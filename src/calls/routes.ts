@@ -4,9 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
-import { ALL_CHANNELS } from '../tracking/channel.js';
-import { CLASS_COLUMNS } from './classify.js';
-import { callsWhere, countCalls } from './filters.js';
+import { callFilterFields, callsWhere, countCalls } from './filters.js';
 import { CALL_SELECT, callView } from './view.js';
 
 const listQuery = z
@@ -14,14 +12,7 @@ const listQuery = z
     siteId: z.uuid().optional(),
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
-    channel: z.enum([...ALL_CHANNELS, 'static']).optional(),
-    source: z.string().max(200).optional(),
-    medium: z.string().max(200).optional(),
-    campaign: z.string().max(500).optional(),
-    keyword: z.string().max(500).optional(),
-    class: z.enum(Object.keys(CLASS_COLUMNS) as [keyof typeof CLASS_COLUMNS]).optional(),
-    number: z.string().max(40).optional(),
-    caller: z.string().max(40).optional(),
+    ...callFilterFields,
     limit: z.coerce.number().int().min(1).max(500).default(50),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })

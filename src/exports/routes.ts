@@ -5,7 +5,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CLASS_COLUMNS } from '../calls/classify.js';
+import { callFilterFields } from '../calls/filters.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { DIMENSIONS, type Dimension } from '../reports/dimensions.js';
@@ -13,7 +13,6 @@ import { METRICS } from '../reports/metrics.js';
 import { addDays, isCalendarDate } from '../reports/period.js';
 import { reportQuery } from '../reports/schemas.js';
 import { findSite } from '../sites/store.js';
-import { ALL_CHANNELS } from '../tracking/channel.js';
 import { type CallFilters, callBatches } from './calls.js';
 import { CALL_COLUMNS, type Lang, type ReportExportRow, reportColumns, TOTAL_LABEL } from './columns.js';
 import { wholeReport } from './reports.js';
@@ -23,17 +22,6 @@ const exportOptions = {
   lang: z.enum(['ru', 'en']).default('ru'),
   /** `semicolon`: the list separator of Russian-locale Excel; otherwise a comma. */
   sep: z.enum(['semicolon', 'comma']).default('comma'),
-};
-
-const callFilterFields = {
-  channel: z.enum([...ALL_CHANNELS, 'static']).optional(),
-  source: z.string().max(200).optional(),
-  medium: z.string().max(200).optional(),
-  campaign: z.string().max(500).optional(),
-  keyword: z.string().max(500).optional(),
-  class: z.enum(Object.keys(CLASS_COLUMNS) as [keyof typeof CLASS_COLUMNS]).optional(),
-  number: z.string().max(40).optional(),
-  caller: z.string().max(40).optional(),
 };
 
 /** The filters of GET /api/v1/calls (paging is accepted and ignored: an export has every row). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timeZoneName } from '../http/validate.js';
 
 /**
  * The provider-neutral call-flow model (DESIGN §6, reference/telephony.md §7): a graph of nodes keyed by
@@ -15,15 +16,6 @@ const sipUri = z
 const hhmm = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be HH:MM (00:00-24:00)');
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 const text = z.string().min(1).max(1000);
-
-export const timeZoneName = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IANA time zone such as Europe/Moscow');
 
 /** An employee endpoint a ring group or forward dials. */
 export const targetSchema = z.discriminatedUnion('kind', [

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { HttpError } from './errors.js';
 
 /** Validates data a route could not hand to Fastify's schema (e.g. a body that must stay raw for a signature). */
@@ -16,3 +16,13 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, data: unknown, wher
     issues,
   );
 }
+
+/** An IANA time zone name the runtime knows (sites, schedules). */
+export const timeZoneName = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as Europe/Moscow');

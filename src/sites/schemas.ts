@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timeZoneName } from '../http/validate.js';
 import { ALL_CHANNELS } from '../tracking/channel.js';
 import { staticRuleConditionsSchema } from '../tracking/static-rules.js';
 
@@ -7,22 +8,13 @@ const hostname = z
   .max(253)
   .regex(/^(?=.{1,253}$)([a-z0-9-]+\.)*[a-z0-9-]+$/i, 'must be a host name such as example.com');
 
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IANA time zone such as Europe/Moscow');
-
 /** A phone number as written by a person; parsed to E.164 with the site's country by the route. */
 const phoneInput = z.string().min(3).max(40);
 
 export const siteFields = {
   name: z.string().min(1).max(200),
   domains: z.array(hostname).max(50),
-  timeZone,
+  timeZone: timeZoneName,
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as RUB'),
   country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as RU'),
   homeRegion: z.string().max(200).nullable(),
