@@ -15,7 +15,7 @@ import { costRoutes } from './costs/routes.js';
 import type { Db } from './db/db.js';
 import { exportRoutes, feedRoutes } from './exports/routes.js';
 import { flowRoutes } from './flows/routes.js';
-import type { AppContext } from './http/context.js';
+import { createContext } from './http/context.js';
 import { HttpError } from './http/errors.js';
 import { operatorRoutes, poolSettingsRoutes } from './inventory/routes.js';
 import { leadCollectRoutes, leadRoutes } from './leads/routes.js';
@@ -41,12 +41,12 @@ export interface AppDeps {
 
 /** Builds the HTTP application without listening, so tests drive it through `inject()`. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const ctx: AppContext = {
+  const ctx = createContext({
     config: deps.config,
     db: deps.db,
     clock: deps.clock ?? systemClock,
     geo: deps.geo ?? (await openGeo()),
-  };
+  });
   const app = Fastify({
     logger: deps.config.logLevel === 'silent' ? false : { level: deps.config.logLevel },
     trustProxy: deps.config.trustProxy,

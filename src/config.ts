@@ -35,6 +35,11 @@ const configSchema = z.object({
   sweepRingingMinutes: z.coerce.number().int().min(1).max(1440).default(10),
   /** Minutes without a telephony event before the sweeper closes an answered call as completed. */
   sweepAnsweredMinutes: z.coerce.number().int().min(1).max(10_080).default(240),
+  /**
+   * Key that encrypts stored third-party credentials (src/secrets). Unset: `ringtrace start` keeps one in
+   * dataDir/secret-key; servers sharing a PostgreSQL database must share this value.
+   */
+  secretKey: z.string().min(32).optional(),
 });
 
 export type Config = z.infer<typeof configSchema> & {
@@ -59,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     inventoryIntervalSeconds: env.RINGTRACE_INVENTORY_INTERVAL_SECONDS || undefined,
     sweepRingingMinutes: env.RINGTRACE_SWEEP_RINGING_MINUTES || undefined,
     sweepAnsweredMinutes: env.RINGTRACE_SWEEP_ANSWERED_MINUTES || undefined,
+    secretKey: env.RINGTRACE_SECRET_KEY || undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

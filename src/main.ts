@@ -10,6 +10,7 @@ import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { loadDemo } from './demo/demo.js';
 import { startInventoryWorker } from './inventory/lifecycle.js';
+import { secretKeyFromDataDir } from './secrets/secret-box.js';
 import { SimulateUsageError, simulateCommand } from './simulate/cli.js';
 import { startAsteriskConnections } from './telephony/asterisk.js';
 import { createUser, DuplicateEmailError } from './users/store.js';
@@ -136,8 +137,12 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-async function start(config: Config): Promise<void> {
-  const db = await open(config);
+async function start(startConfig: Config): Promise<void> {
+  const db = await open(startConfig);
+  const config = {
+    ...startConfig,
+    secretKey: startConfig.secretKey ?? secretKeyFromDataDir(startConfig.dataDir),
+  };
   const boot = await bootstrapFirstAccount(db, systemClock, config.dataDir);
   if (boot && config.demoOnEmpty) {
     const summary = await loadDemo({ config, db, accountId: boot.accountId });

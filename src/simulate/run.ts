@@ -9,7 +9,7 @@ import { buildApp } from '../app.js';
 import { ManualClock } from '../clock.js';
 import { type Config, loadConfig } from '../config.js';
 import type { Db } from '../db/db.js';
-import type { AppContext } from '../http/context.js';
+import { createContext } from '../http/context.js';
 import { findSiteByKey } from '../sites/store.js';
 import { signBody } from '../telephony/generic.js';
 import { wholeCallEvents } from '../telephony/generic-call.js';
@@ -140,7 +140,7 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
     });
     const site = await findSiteByKey(db, setup.siteKey);
     if (!site) throw new Error('simulate: the site just created is missing');
-    const ctx: AppContext = { config, db, clock, geo };
+    const ctx = createContext({ config, db, clock, geo });
 
     const serverVisit: Array<string | null> = trace.visits.map(() => null);
     const shown: Array<string | null> = trace.visits.map(() => null);

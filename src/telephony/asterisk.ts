@@ -8,7 +8,7 @@ import type { Db } from '../db/db.js';
 import type { Target } from '../flows/model.js';
 import { type StepResult, step } from '../flows/step.js';
 import { flowForNumber } from '../flows/store.js';
-import type { AppContext } from '../http/context.js';
+import { type AppContext, createContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { parseOrThrow } from '../http/validate.js';
 import { parsePhone } from '../phone/phone.js';
@@ -271,7 +271,7 @@ const noGeo = { lookup: () => ({ country: null, region: null, city: null }) };
  * other calls are ignored.
  */
 export function startAsteriskConnections(deps: AsteriskConnectionDeps, opts: AsteriskConnectionOptions = {}) {
-  const ctx: AppContext = { config: deps.config, db: deps.db, clock: deps.clock, geo: noGeo };
+  const ctx = createContext({ config: deps.config, db: deps.db, clock: deps.clock, geo: noGeo });
   const connections = new Map<string, Connection>();
   const startedAt = Date.now();
   let stopped = false;
