@@ -10,7 +10,9 @@ import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { loadDemo } from './demo/demo.js';
 import { startInventoryWorker } from './inventory/lifecycle.js';
-import { secretKeyFromDataDir } from './secrets/secret-box.js';
+import { jobKinds } from './jobs/kinds.js';
+import { startJobWorker } from './jobs/queue.js';
+import { secretBox, secretKeyFromDataDir } from './secrets/secret-box.js';
 import { SimulateUsageError, simulateCommand } from './simulate/cli.js';
 import { startAsteriskConnections } from './telephony/asterisk.js';
 import { createUser, DuplicateEmailError } from './users/store.js';
@@ -152,6 +154,12 @@ async function start(startConfig: Config): Promise<void> {
   }
   const app = await buildApp({ config, db });
   const workers = startWorkers({ db, clock: systemClock, log: app.log, settings: config.webhooks });
+  const jobs = startJobWorker({
+    db,
+    clock: systemClock,
+    log: app.log,
+    kinds: jobKinds({ config, db, clock: systemClock, secrets: secretBox(config.secretKey) }),
+  });
   const asterisk = startAsteriskConnections({ config, db, clock: systemClock, log: app.log });
   const inventory = startInventoryWorker(
     { db, clock: systemClock, config, log: app.log },
@@ -166,6 +174,7 @@ async function start(startConfig: Config): Promise<void> {
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await workers.stop();
+    await jobs.stop();
     await asterisk.stop();
     await inventory.stop();
     await sweeper.stop();
