@@ -20,6 +20,8 @@ import { HttpError } from './http/errors.js';
 import { operatorRoutes, poolSettingsRoutes } from './inventory/routes.js';
 import { leadCollectRoutes, leadRoutes } from './leads/routes.js';
 import { poolSizingRoutes } from './pool-sizing/routes.js';
+import { callStreamHub } from './realtime/call-stream.js';
+import { realtimeRoutes } from './realtime/routes.js';
 import { reportRoutes } from './reports/routes.js';
 import { dealRoutes } from './revenue/routes.js';
 import { siteRoutes } from './sites/routes.js';
@@ -139,6 +141,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   asteriskHookRoutes(app, ctx);
   feedRoutes(app, ctx);
 
+  const hub = callStreamHub(ctx.db, app.log);
+  // Open streams would hold the server's close open; end them first.
+  app.addHook('preClose', () => hub.close());
+
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
       const header = req.headers.authorization ?? '';
@@ -173,6 +179,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     costRoutes(api, ctx);
     dealRoutes(api, ctx);
     bulkRoutes(api, ctx);
+    realtimeRoutes(api, ctx, hub);
   });
 
   await operatorRoutes(app, ctx);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { phoneRegion } from '../phone/phone.js';
+import { announceCall } from '../realtime/call-stream.js';
 import { findSite, type Site } from '../sites/store.js';
 import { trackCallChanges } from '../webhooks/events.js';
 import { attributeCall, type LeaseCandidate } from './attribution.js';
@@ -108,6 +109,7 @@ export async function processCall(
     if (site) await changes.captureCaller(site.id, state.caller, rows[0].id);
     if (site) await reclassifyCaller(q, site, state.caller, rows[0].id);
     await changes.emit(ctx.clock.now(), rows[0].id);
+    await announceCall(q, accountId, rows[0].id);
     return rows[0].id;
   });
 }

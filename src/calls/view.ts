@@ -1,3 +1,4 @@
+import type { Queryable } from '../db/db.js';
 import { camelize } from '../http/rows.js';
 import { CALL_CHANNEL_SQL, CALLS_FROM } from './filters.js';
 
@@ -28,4 +29,41 @@ export function callView(row: Record<string, unknown>): Record<string, unknown> 
     .filter(([, on]) => on)
     .map(([name]) => name);
   return { ...rest, classes };
+}
+
+/**
+ * One call with everything the call card shows: the visit's source data, the attribution candidates, the
+ * pages of the visit (the journey) and the caller's previous calls to the site. Null when not found.
+ */
+export async function callDetail(
+  q: Queryable,
+  accountId: string,
+  callId: string,
+): Promise<(Record<string, unknown> & { classes: string[] }) | null> {
+  const rows = await q.query(`${CALL_SELECT} WHERE c.account_id = $1 AND c.id = $2`, [accountId, callId]);
+  if (!rows[0]) return null;
+  const call = callView(rows[0]);
+  const [detail] = await q.query<{ candidates: unknown }>(
+    'SELECT candidates FROM calls WHERE account_id = $1 AND id = $2',
+    [accountId, callId],
+  );
+  const pages = call.visitId
+    ? await q.query(
+        'SELECT url, title, at FROM page_views WHERE account_id = $1 AND visit_id = $2 ORDER BY at',
+        [accountId, call.visitId],
+      )
+    : [];
+  const previous = call.caller
+    ? await q.query(
+        `SELECT id, started_at, status, talk_seconds FROM calls
+          WHERE account_id = $1 AND site_id = $2 AND caller = $3 AND started_at < $4 ORDER BY started_at DESC LIMIT 20`,
+        [accountId, call.siteId, call.caller, call.startedAt],
+      )
+    : [];
+  return {
+    ...call,
+    candidates: detail.candidates,
+    pages: pages.map((p) => camelize(p)),
+    previousCalls: previous.map((p) => camelize(p)),
+  };
 }

@@ -15,6 +15,11 @@ export interface Db extends Queryable {
   /** Run statements that take no parameters (migrations). */
   exec(sql: string): Promise<void>;
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * LISTEN on a channel: `onPayload` gets every NOTIFY payload (sent with `pg_notify` on commit) from any
+   * connection to the database, so several server processes hear each other. Resolves to an unlisten.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -51,6 +56,9 @@ async function openPglite(dataDir?: string): Promise<Db> {
           },
         }),
       );
+    },
+    async listen(channel, onPayload) {
+      return lite.listen(channel, onPayload);
     },
     async close() {
       await lite.close();
@@ -100,8 +108,57 @@ async function openPostgres(url: string, options: DbOptions): Promise<Db> {
         client.release();
       }
     },
+    async listen(channel, onPayload) {
+      return listenPostgres(url, channel, onPayload);
+    },
     async close() {
       await pool.end();
     },
+  };
+}
+
+/**
+ * A LISTEN needs a connection of its own, outside the pool. When it drops (a server restart), it is
+ * reopened with backoff; notifications sent while it was down are lost, which is acceptable for the
+ * live views that use it (they reload on reconnect).
+ */
+async function listenPostgres(
+  url: string,
+  channel: string,
+  onPayload: (payload: string) => void,
+): Promise<() => Promise<void>> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
+  let client: pg.Client | null = null;
+  let closed = false;
+  let retryMs = 500;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', (n) => {
+      if (n.channel === channel) onPayload(n.payload ?? '');
+    });
+    c.on('error', () => {
+      if (closed || client !== c) return;
+      client = null;
+      setTimeout(() => void reconnect(), retryMs);
+      retryMs = Math.min(retryMs * 2, 30_000);
+    });
+    await c.connect();
+    await c.query(`LISTEN ${channel}`);
+    client = c;
+    retryMs = 500;
+  };
+  const reconnect = async () => {
+    if (closed) return;
+    await connect().catch(() => {
+      setTimeout(() => void reconnect(), retryMs);
+      retryMs = Math.min(retryMs * 2, 30_000);
+    });
+  };
+  await connect();
+  return async () => {
+    closed = true;
+    const c = client;
+    client = null;
+    await c?.end().catch(() => {});
   };
 }
