@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_DIST } from '../dashboard/serve.js';
 import { loadConfig } from '../src/config.js';
@@ -46,11 +45,6 @@ describe('the dashboard in Chromium', () => {
   const dialogs: string[] = [];
 
   beforeAll(async () => {
-    // The test drives the current source, so it builds the dashboard itself.
-    await build({
-      configFile: fileURLToPath(new URL('../dashboard/vite.config.ts', import.meta.url)),
-      logLevel: 'silent',
-    });
     expect(DASHBOARD_DIST).toContain('dashboard');
     env = await testEnv();
     const now = Date.now();

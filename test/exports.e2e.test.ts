@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import ExcelJS from 'exceljs';
 import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../src/users/store.js';
 import { launchChromium } from './browser.js';
@@ -18,10 +16,6 @@ describe('exports from the dashboard', () => {
   let base: string;
 
   beforeAll(async () => {
-    await build({
-      configFile: fileURLToPath(new URL('../dashboard/vite.config.ts', import.meta.url)),
-      logLevel: 'silent',
-    });
     env = await testEnv(new Date().toISOString());
     const s = await setupSite(env, { site: { timeZone: 'Europe/Moscow' } });
     siteId = s.site.id;

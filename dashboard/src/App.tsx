@@ -7,6 +7,7 @@ import { CallLog } from './CallLog';
 import { fmtDay } from './format';
 import { LANGUAGES, type Language } from './i18n';
 import { Login } from './Login';
+import { Operator } from './Operator';
 import { Overview } from './Overview';
 import { navigate, usePath } from './router';
 import { PRESETS, presetRange, previousRange, type Range, StateContext } from './state';
@@ -62,7 +63,7 @@ function Dashboard({ me }: { me: Me }) {
   };
 
   const callId = /^\/calls\/([0-9a-f-]{36})$/.exec(path)?.[1];
-  const page = path.startsWith('/calls') ? 'calls' : 'overview';
+  const page = path.startsWith('/calls') ? 'calls' : path === '/operator' ? 'operator' : 'overview';
   const lang = i18n.language;
 
   return (
@@ -93,6 +94,16 @@ function Dashboard({ me }: { me: Me }) {
             }}
           >
             {t('nav.calls')}
+          </a>
+          <a
+            href="/operator"
+            className={page === 'operator' ? 'active' : ''}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/operator');
+            }}
+          >
+            {t('nav.operator')}
           </a>
         </nav>
         <div className="topbar-right">
@@ -151,7 +162,7 @@ function Dashboard({ me }: { me: Me }) {
           </div>
           <StateContext.Provider value={{ site, range, compare }}>
             <main className="content">
-              {page === 'overview' ? <Overview /> : <CallLog />}
+              {page === 'overview' ? <Overview /> : page === 'operator' ? <Operator /> : <CallLog />}
               {callId && <CallCard id={callId} onClose={() => navigate('/calls')} />}
             </main>
           </StateContext.Provider>

@@ -4,7 +4,23 @@ import { initReactI18next } from 'react-i18next';
 // Every UI string in both locales. Russian is the default and first-class.
 const ru = {
   app: { tagline: 'Коллтрекинг' },
-  nav: { overview: 'Обзор', calls: 'Журнал звонков', logout: 'Выйти', language: 'Язык' },
+  nav: {
+    overview: 'Обзор',
+    calls: 'Журнал звонков',
+    operator: 'Оператор',
+    logout: 'Выйти',
+    language: 'Язык',
+  },
+  operator: {
+    title: 'Входящие звонки',
+    live: 'В эфире',
+    connecting: 'Подключаемся…',
+    waiting: 'Карточка звонящего появится здесь, как только телефон зазвонит.',
+    pages: 'Просмотрено страниц: {{count}}',
+    previous: 'Звонков раньше: {{count}}, последний — {{when}} ({{talk}})',
+    firstCall: 'Звонит впервые',
+    open: 'Открыть карточку звонка',
+  },
   login: {
     title: 'Вход в Ringtrace',
     subtitle: 'Коллтрекинг: какая реклама, ключевое слово и страница принесли каждый звонок.',
@@ -195,7 +211,23 @@ type Shape<T> = { [K in keyof T]: T[K] extends string ? string : Shape<T[K]> };
 
 const en: Shape<typeof ru> = {
   app: { tagline: 'Call tracking' },
-  nav: { overview: 'Overview', calls: 'Call log', logout: 'Log out', language: 'Language' },
+  nav: {
+    overview: 'Overview',
+    calls: 'Call log',
+    operator: 'Operator',
+    logout: 'Log out',
+    language: 'Language',
+  },
+  operator: {
+    title: 'Incoming calls',
+    live: 'Live',
+    connecting: 'Connecting…',
+    waiting: 'The caller card appears here the moment a phone starts ringing.',
+    pages: 'Pages viewed: {{count}}',
+    previous: 'Earlier calls: {{count}}, the last on {{when}} ({{talk}})',
+    firstCall: 'First call',
+    open: 'Open the call card',
+  },
   login: {
     title: 'Sign in to Ringtrace',
     subtitle: 'Call tracking: which ad, keyword and page brought every call.',
