@@ -14,6 +14,7 @@ import type { Config } from './config.js';
 import { costRoutes } from './costs/routes.js';
 import type { Db } from './db/db.js';
 import { exportRoutes, feedRoutes } from './exports/routes.js';
+import { employeeRoutes } from './flows/employees.js';
 import { flowRoutes } from './flows/routes.js';
 import { createContext } from './http/context.js';
 import { HttpError } from './http/errors.js';
@@ -170,6 +171,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     kamailioIntegrationRoutes(api, ctx);
     asteriskIntegrationRoutes(api, ctx);
     flowRoutes(api, ctx);
+    employeeRoutes(api, ctx);
     reportRoutes(api, ctx);
     exportRoutes(api, ctx);
     poolSizingRoutes(api, ctx);

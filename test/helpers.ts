@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createAccount, createApiKey } from '../src/accounts/keys.js';
 import { buildApp } from '../src/app.js';
@@ -163,4 +163,12 @@ export function callEvents(opts: {
     group: opts.group ?? 'Продажи',
   });
   return { callId, events };
+}
+
+/** Signs like Twilio: HMAC-SHA1 (auth token) of the full URL + sorted name/value pairs, base64. */
+export function twilioSign(token: string, url: string, params: Record<string, string>): string {
+  const data = Object.keys(params)
+    .sort()
+    .reduce((acc, k) => acc + k + params[k], url);
+  return createHmac('sha1', token).update(data).digest('base64');
 }

@@ -1,18 +1,9 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleFlowInput } from '../src/flows/example.js';
-import { postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+import { postVisit, setupSite, type TestEnv, testEnv, twilioSign } from './helpers.js';
 
 const AUTH_TOKEN = 'f3c9a1d2e4b5c6a7b8c9d0e1f2a3b4c5';
 const BASE = 'http://localhost:8080';
-
-/** Signs like Twilio: HMAC-SHA1 (auth token) of the full URL + sorted name/value pairs, base64. */
-function twilioSign(token: string, url: string, params: Record<string, string>): string {
-  const data = Object.keys(params)
-    .sort()
-    .reduce((acc, k) => acc + k + params[k], url);
-  return createHmac('sha1', token).update(data).digest('base64');
-}
 
 /** Twilio's request to one of our URLs (absolute, as we rendered it into TwiML, or a path). */
 describe('Twilio adapter', () => {

@@ -17,10 +17,19 @@ const hhmm = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be HH:M
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 const text = z.string().min(1).max(1000);
 
-/** An employee endpoint a ring group or forward dials. */
-export const targetSchema = z.discriminatedUnion('kind', [
+/** An endpoint dialled directly: a phone number or a SIP URI (employees' endpoints have this form too). */
+export const endpointSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('phone'), number: e164, name: z.string().min(1).max(200).optional() }).strict(),
   z.object({ kind: z.literal('sip'), uri: sipUri, name: z.string().min(1).max(200).optional() }).strict(),
+]);
+
+/**
+ * What a ring group dials: an endpoint, or an employee of the account (all their endpoints, while they
+ * are available). Employees are resolved to endpoints when the flow is loaded for a call (directory.ts).
+ */
+export const targetSchema = z.union([
+  endpointSchema,
+  z.object({ kind: z.literal('employee'), employeeId: z.uuid() }).strict(),
 ]);
 
 const hoursSchema = z
@@ -70,14 +79,22 @@ export const ringGroupNode = z
     /** Reported as the call's group when someone in it answers; defaults to the node id. */
     name: z.string().min(1).max(200).optional(),
     strategy: z.enum(['simultaneous', 'sequential']),
-    targets: z.array(targetSchema).min(1).max(10),
+    targets: z.array(targetSchema).max(10).default([]),
+    /** An employee group of the account: its available members are rung after `targets`. */
+    groupId: z.uuid().optional(),
     /** Per member (sequential) or for the whole group (simultaneous). */
     ringTimeoutSec: z.number().int().min(5).max(120).default(20),
     record: z.boolean().default(false),
-    /** Where the call goes when nobody answers. */
+    /** Before connecting, the employee hears where the call came from (source, campaign, keyword). */
+    whisper: z.boolean().default(false),
+    /** Where the call goes when nobody answers, or when nobody in the group is available. */
     next: nodeId,
   })
-  .strict();
+  .strict()
+  .refine((n) => n.targets.length > 0 || n.groupId !== undefined, {
+    message: 'needs targets or a groupId',
+    path: ['targets'],
+  });
 
 export const forwardNode = z
   .object({
@@ -85,6 +102,7 @@ export const forwardNode = z
     number: e164,
     timeoutSec: z.number().int().min(5).max(120).default(30),
     record: z.boolean().default(false),
+    whisper: z.boolean().default(false),
     /** Where the call goes when the number does not answer; hang up when absent. */
     next: nodeId.optional(),
   })
@@ -125,6 +143,7 @@ export const flowSchema = z
   })
   .strict();
 
+export type Endpoint = z.infer<typeof endpointSchema>;
 export type Target = z.infer<typeof targetSchema>;
 export type FlowNode = z.infer<typeof flowNodeSchema>;
 export type Flow = z.infer<typeof flowSchema>;

@@ -6,17 +6,25 @@ import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { findSite } from '../sites/store.js';
+import { requireFlowReferences } from './employees.js';
 import { type Flow, flowSchema } from './model.js';
 import { findFlow, flowColumns, type StoredFlow, toStoredFlow } from './store.js';
 import { validateFlow } from './validate.js';
 
 const siteParams = z.object({ siteId: z.uuid() });
 const flowParams = z.object({ siteId: z.uuid(), flowId: z.uuid() });
+/** Branch regions (филиалы): calls from visitors in these regions or countries take this flow. */
+const regions = z.array(z.string().trim().min(1).max(100)).max(100);
 const createBody = z
-  .object({ name: z.string().min(1).max(200), isDefault: z.boolean().default(false), flow: flowSchema })
+  .object({
+    name: z.string().min(1).max(200),
+    isDefault: z.boolean().default(false),
+    regions: regions.default([]),
+    flow: flowSchema,
+  })
   .strict();
 const updateBody = z
-  .object({ name: z.string().min(1).max(200), isDefault: z.boolean(), flow: flowSchema })
+  .object({ name: z.string().min(1).max(200), isDefault: z.boolean(), regions, flow: flowSchema })
   .partial()
   .strict();
 
@@ -37,6 +45,7 @@ const view = (f: StoredFlow) => ({
   siteId: f.siteId,
   name: f.name,
   isDefault: f.isDefault,
+  regions: f.regions,
   version: f.version,
   flow: f.definition,
   createdAt: f.createdAt,
@@ -56,6 +65,25 @@ export function flowRoutes(app: FastifyInstance, ctx: AppContext): void {
     const flow = await findFlow(q, accountId, flowId);
     if (!flow || flow.siteId !== siteId) throw new HttpError(404, 'not_found', `Flow ${flowId} not found`);
     return flow;
+  }
+  /** One region is served by one flow of a site. */
+  async function requireFreeRegions(
+    q: Queryable,
+    accountId: string,
+    siteId: string,
+    flowId: string,
+    wanted: string[],
+  ) {
+    if (wanted.length === 0) return;
+    const taken = await q.query<{ name: string; region: string }>(
+      `SELECT f.name, r AS region FROM call_flows f, unnest(f.regions) r
+        WHERE f.account_id = $1 AND f.site_id = $2 AND f.id <> $3 AND lower(r) = ANY($4::text[])`,
+      [accountId, siteId, flowId, wanted.map((w) => w.toLowerCase())],
+    );
+    if (taken.length > 0) {
+      const list = taken.map((t) => `"${t.region}" (flow "${t.name}")`).join(', ');
+      throw new HttpError(409, 'region_taken', `body.regions: already served by another flow: ${list}`);
+    }
   }
   const clearDefault = (q: Queryable, accountId: string, siteId: string) =>
     q.query(
@@ -84,13 +112,16 @@ export function flowRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req, reply) => {
       await requireSite(req.accountId, req.params.siteId);
       requireValid(req.body.flow);
+      await requireFlowReferences(db, req.accountId, req.body.flow);
       const id = randomUUID();
       const now = clock.now();
       await db.tx(async (q) => {
+        await requireFreeRegions(q, req.accountId, req.params.siteId, id, req.body.regions);
         if (req.body.isDefault) await clearDefault(q, req.accountId, req.params.siteId);
         await q.query(
-          `INSERT INTO call_flows (account_id, id, site_id, name, definition, is_default, version, created_at, updated_at)
-           VALUES ($1,$2,$3,$4,$5,$6,1,$7,$7)`,
+          `INSERT INTO call_flows (account_id, id, site_id, name, definition, is_default, regions, version, created_at,
+             updated_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8,$8)`,
           [
             req.accountId,
             id,
@@ -98,6 +129,7 @@ export function flowRoutes(app: FastifyInstance, ctx: AppContext): void {
             req.body.name,
             JSON.stringify(req.body.flow),
             req.body.isDefault,
+            req.body.regions,
             now,
           ],
         );
@@ -112,12 +144,17 @@ export function flowRoutes(app: FastifyInstance, ctx: AppContext): void {
     { schema: { tags: ['flows'], params: flowParams, body: updateBody } },
     async (req) => {
       const { siteId, flowId } = req.params;
-      if (req.body.flow) requireValid(req.body.flow);
+      if (req.body.flow) {
+        requireValid(req.body.flow);
+        await requireFlowReferences(db, req.accountId, req.body.flow);
+      }
       await db.tx(async (q) => {
         const current = await requireFlow(q, req.accountId, siteId, flowId);
+        if (req.body.regions) await requireFreeRegions(q, req.accountId, siteId, flowId, req.body.regions);
         if (req.body.isDefault) await clearDefault(q, req.accountId, siteId);
         await q.query(
-          `UPDATE call_flows SET name = $3, definition = $4, is_default = $5, version = version + 1, updated_at = $6
+          `UPDATE call_flows SET name = $3, definition = $4, is_default = $5, regions = $6, version = version + 1,
+             updated_at = $7
             WHERE account_id = $1 AND id = $2`,
           [
             req.accountId,
@@ -125,6 +162,7 @@ export function flowRoutes(app: FastifyInstance, ctx: AppContext): void {
             req.body.name ?? current.name,
             JSON.stringify(req.body.flow ?? current.definition),
             req.body.isDefault ?? current.isDefault,
+            req.body.regions ?? current.regions,
             clock.now(),
           ],
         );

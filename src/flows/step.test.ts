@@ -112,6 +112,7 @@ describe('step: ring groups, forward, voicemail, hangup', () => {
           ],
           timeoutSec: 20,
           record: true,
+          whisper: false,
         },
       ],
       cursor: { node: 'sales' },
@@ -136,6 +137,7 @@ describe('step: ring groups, forward, voicemail, hangup', () => {
           targets: [{ kind: 'phone', number: '+79035550009', name: 'Иван' }],
           timeoutSec: 15,
           record: false,
+          whisper: false,
         },
       ],
       cursor: { node: 'service', member: 1 },
@@ -181,7 +183,13 @@ describe('step: ring groups, forward, voicemail, hangup', () => {
     expect(step(f, null, { kind: 'start' }, monday10)).toEqual({
       instructions: [
         { op: 'say', text: 'Соединяю', language: 'ru-RU' },
-        { op: 'dial', targets: [{ kind: 'phone', number: '+79160000000' }], timeoutSec: 25, record: false },
+        {
+          op: 'dial',
+          targets: [{ kind: 'phone', number: '+79160000000' }],
+          timeoutSec: 25,
+          record: false,
+          whisper: false,
+        },
       ],
       cursor: { node: 'fwd' },
     });

@@ -1,4 +1,4 @@
-import type { Flow, FlowNode, Target } from './model.js';
+import type { Endpoint, Flow, FlowNode, Target } from './model.js';
 
 /** Where a call waits in a flow: the node whose blocking instruction is pending. */
 export interface Cursor {
@@ -21,7 +21,14 @@ export type StepInput =
 export type Instruction =
   | { op: 'say'; text: string; language: string }
   | { op: 'gather'; prompt: string; language: string; numDigits: 1; timeoutSec: number }
-  | { op: 'dial'; targets: Target[]; timeoutSec: number; record: boolean }
+  | {
+      op: 'dial';
+      targets: Endpoint[];
+      timeoutSec: number;
+      record: boolean;
+      /** The callee hears where the call came from before being connected. */
+      whisper: boolean;
+    }
   | { op: 'record'; prompt: string; language: string; maxLengthSec: number }
   | { op: 'hangup' };
 
@@ -73,9 +80,9 @@ export function step(flow: Flow, cursor: Cursor | null, input: StepInput, ctx: S
         const member = cursor.member ?? 0;
         const target =
           node.kind === 'forward'
-            ? ({ kind: 'phone', number: node.number } as Target)
+            ? ({ kind: 'phone', number: node.number } as Endpoint)
             : node.strategy === 'sequential' || node.targets.length === 1
-              ? node.targets[member]
+              ? endpoint(node.targets[member])
               : undefined;
         return {
           instructions: [{ op: 'hangup' }],
@@ -104,8 +111,14 @@ export function step(flow: Flow, cursor: Cursor | null, input: StepInput, ctx: S
 }
 
 /** The name an answered target is reported under. */
-export function targetLabel(t: Target): string {
+export function targetLabel(t: Endpoint): string {
   return t.name ?? (t.kind === 'phone' ? t.number : t.uri);
+}
+
+/** Flows reach step() with employees resolved to endpoints (directory.ts); anything else is a bug. */
+function endpoint(t: Target): Endpoint {
+  if (t.kind === 'employee') throw new StepError(`employee ${t.employeeId} was not resolved to endpoints`);
+  return t;
 }
 
 function hangup(says: Instruction[]): StepResult {
@@ -130,7 +143,13 @@ function gather(flow: Flow, id: string, node: Extract<FlowNode, { kind: 'menu' }
 function dialMember(id: string, node: Extract<FlowNode, { kind: 'ringGroup' }>, member: number): StepResult {
   return {
     instructions: [
-      { op: 'dial', targets: [node.targets[member]], timeoutSec: node.ringTimeoutSec, record: node.record },
+      {
+        op: 'dial',
+        targets: [endpoint(node.targets[member])],
+        timeoutSec: node.ringTimeoutSec,
+        record: node.record,
+        whisper: node.whisper,
+      },
     ],
     cursor: { node: id, member },
   };
@@ -155,6 +174,11 @@ function enter(flow: Flow, start: string, ctx: StepContext, says: Instruction[])
         return { instructions: [...says, ...g.instructions], cursor: g.cursor };
       }
       case 'ringGroup': {
+        // Nobody to ring (the whole group is unavailable): on to where an unanswered group goes.
+        if (node.targets.length === 0) {
+          id = node.next;
+          continue;
+        }
         if (node.strategy === 'sequential') {
           const d = dialMember(id, node, 0);
           return { instructions: [...says, ...d.instructions], cursor: d.cursor };
@@ -162,7 +186,13 @@ function enter(flow: Flow, start: string, ctx: StepContext, says: Instruction[])
         return {
           instructions: [
             ...says,
-            { op: 'dial', targets: node.targets, timeoutSec: node.ringTimeoutSec, record: node.record },
+            {
+              op: 'dial',
+              targets: node.targets.map(endpoint),
+              timeoutSec: node.ringTimeoutSec,
+              record: node.record,
+              whisper: node.whisper,
+            },
           ],
           cursor: { node: id },
         };
@@ -176,6 +206,7 @@ function enter(flow: Flow, start: string, ctx: StepContext, says: Instruction[])
               targets: [{ kind: 'phone', number: node.number }],
               timeoutSec: node.timeoutSec,
               record: node.record,
+              whisper: node.whisper,
             },
           ],
           cursor: { node: id },

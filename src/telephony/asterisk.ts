@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
-import type { Target } from '../flows/model.js';
+import type { Endpoint } from '../flows/model.js';
 import { type StepResult, step } from '../flows/step.js';
 import { flowForNumber } from '../flows/store.js';
 import { type AppContext, createContext } from '../http/context.js';
@@ -30,7 +30,7 @@ export const normalizeAsteriskNumber = defaultNormalize((s) => parsePhone(s));
 const DIAL_TOKEN = /^[A-Za-z0-9_.+*#-]{1,80}$/;
 
 /** One dial target in Asterisk's Dial() syntax, or null when the target cannot be dialed from here. */
-export function dialTarget(t: Target, tech: ChannelTech, trunk: string | null): string | null {
+export function dialTarget(t: Endpoint, tech: ChannelTech, trunk: string | null): string | null {
   if (t.kind === 'sip') {
     // sip:101@pbx.example.com → the PBX's own endpoint (PJSIP) or peer (chan_sip) named 101.
     const user = /^sips?:([^@;]+)@/.exec(t.uri)?.[1];
@@ -129,16 +129,18 @@ export function asteriskHookRoutes(app: FastifyInstance, ctx: AppContext): void 
       }
       return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(body);
     };
-    const found = await flowForNumber(ctx.db, hook.account_id, to);
-    if (!found.siteId && !found.flow) return plain('', `${to} is not a tracking number`);
+    const known = await flowForNumber(ctx.db, hook.account_id, to);
+    if (!known.siteId && !known.flow) return plain('', `${to} is not a tracking number`);
     const ref = { id: hook.id, accountId: hook.account_id };
-    await recordCallEvent(ctx, ref, {
+    const callId = await recordCallEvent(ctx, ref, {
       key: `route:${q.uniqueid}`,
       providerCallId: q.linkedid ?? q.uniqueid,
       type: 'call.started',
       occurredAt: now,
       payload: { from, to, startedAt: now.toISOString(), asterisk: { uniqueid: q.uniqueid, route: true } },
     });
+    // Now that the call is attributed, a branch may serve its region.
+    const found = await flowForNumber(ctx.db, hook.account_id, to, callId);
     if (!found.flow) return plain('', 'the site has no default call flow');
     const flow = found.flow.definition;
     const answer = asteriskDialString(

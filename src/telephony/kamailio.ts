@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CallEvent } from '../calls/reducer.js';
-import type { Target } from '../flows/model.js';
+import type { Endpoint } from '../flows/model.js';
 import { type StepResult, step, targetLabel } from '../flows/step.js';
 import { flowForNumber } from '../flows/store.js';
 import type { AppContext } from '../http/context.js';
@@ -97,7 +97,7 @@ export function routeAnswer(
   if (dial?.op !== 'dial') {
     return { reject: 480, reason: 'the call flow does not dial anyone' } satisfies RouteAnswer;
   }
-  const sip = dial.targets.filter((t): t is Extract<Target, { kind: 'sip' }> => t.kind === 'sip');
+  const sip = dial.targets.filter((t): t is Extract<Endpoint, { kind: 'sip' }> => t.kind === 'sip');
   if (sip.length === 0) {
     return {
       reject: 480,
@@ -180,12 +180,12 @@ export function kamailioHookRoutes(app: FastifyInstance, ctx: AppContext): void 
       const startedAt = fromKamailioTime(r.inviteTs) ?? now;
       const from = r.caller ? (parsePhone(r.caller) ?? r.caller) : null;
       const to = parsePhone(r.callee) ?? r.callee;
-      const found = await flowForNumber(ctx.db, hook.accountId, to);
-      if (!found.siteId && !found.flow) {
+      const known = await flowForNumber(ctx.db, hook.accountId, to);
+      if (!known.siteId && !known.flow) {
         // Not one of ours: Kamailio answers 404 and no call is recorded.
         return reply.code(404).send({ error: 'unknown_number', message: `${to} is not a tracking number` });
       }
-      await store(hook, `${r.callId}:${r.fromTag}`, {
+      const callId = await store(hook, `${r.callId}:${r.fromTag}`, {
         key: `${r.callId}:${r.fromTag}:started`,
         type: 'call.started',
         occurredAt: startedAt,
@@ -196,6 +196,8 @@ export function kamailioHookRoutes(app: FastifyInstance, ctx: AppContext): void 
           sip: { callId: r.callId, fromTag: r.fromTag },
         },
       });
+      // Now that the call is attributed, a branch may serve its region.
+      const found = await flowForNumber(ctx.db, hook.accountId, to, callId);
       let answer: RouteAnswer;
       if (!found.flow) {
         answer = { reject: 480, reason: 'the site has no default call flow' };

@@ -2,10 +2,12 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { CALL_CHANNEL_SQL, CALLS_FROM } from '../calls/filters.js';
 import type { CallEvent } from '../calls/reducer.js';
 import type { Flow } from '../flows/model.js';
 import { type Cursor, StepError, type StepInput, type StepResult, step } from '../flows/step.js';
 import { flowForNumber, flowWithTimeZone } from '../flows/store.js';
+import { type WhisperSource, whisperText } from '../flows/whisper.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { parsePhone } from '../phone/phone.js';
@@ -170,7 +172,8 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
 
     /** TwiML for one step result; action URLs carry the signed cursor. */
-    function twiml(hook: Hook, flowId: string, result: StepResult): string {
+    function twiml(hook: Hook, flow: { id: string; definition: Flow }, result: StepResult): string {
+      const flowId = flow.id;
       const { integration, params } = hook;
       const url = (path: string) => (c: Cursor) =>
         `${base()}/hooks/twilio/${integration.id}/${path}?cursor=${signCursor(integration.authToken, {
@@ -183,6 +186,10 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
         dial: url('dial-action'),
         voicemail: url('voicemail'),
         recording: `${base()}/hooks/twilio/${integration.id}/recording`,
+        whisper: `${base()}/hooks/twilio/${integration.id}/whisper?${new URLSearchParams({
+          call: params.CallSid,
+          lang: flow.definition.language,
+        })}`,
       });
     }
 
@@ -213,7 +220,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
           now: ctx.clock.now(),
           timeZone: found.timeZone,
         });
-        return { xml: twiml(hook, cursor.flowId, result), result, token: token as string };
+        return { xml: twiml(hook, found.flow, result), result, token: token as string };
       } catch (err) {
         if (!(err instanceof StepError)) throw err;
         log.warn(
@@ -234,13 +241,13 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
       const now = ctx.clock.now();
       const from = params.From ? (parsePhone(params.From) ?? params.From) : null;
       const to = params.To ? (parsePhone(params.To) ?? params.To) : null;
-      await store(hook, {
+      const callId = await store(hook, {
         key: `${params.CallSid}:voice`,
         type: 'call.started',
         occurredAt: now,
         payload: { from, to, startedAt: now.toISOString() },
       });
-      const route = to ? await flowForNumber(ctx.db, hook.integration.accountId, to) : null;
+      const route = to ? await flowForNumber(ctx.db, hook.integration.accountId, to, callId) : null;
       if (!route?.flow) {
         req.log.warn(
           { integrationId: hook.integration.id, callSid: params.CallSid, to, siteId: route?.siteId ?? null },
@@ -259,7 +266,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
           timeZone: route.timeZone ?? 'UTC',
         },
       );
-      return sendXml(reply, twiml(hook, route.flow.id, result));
+      return sendXml(reply, twiml(hook, route.flow, result));
     });
 
     // A <Dial> ended: answered → the call is the employee's; otherwise the flow goes on.
@@ -294,6 +301,35 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
       }
       return sendXml(reply, out.xml);
     });
+
+    // The answering employee's leg, before it is bridged: say where the call came from (whisper). The
+    // caller's CallSid rides in the URL, which X-Twilio-Signature covers.
+    scope.post(
+      '/hooks/twilio/:integrationId/whisper',
+      opts,
+      async (
+        req: FastifyRequest<{
+          Params: { integrationId: string };
+          Querystring: { call?: string; lang?: string };
+        }>,
+        reply,
+      ) => {
+        const hook = await verify(req);
+        const [call] = req.query.call
+          ? await ctx.db.query<WhisperSource>(
+              `SELECT ${CALL_CHANNEL_SQL} AS channel, coalesce(v.source, sr.source) AS source,
+                      coalesce(v.campaign, sr.campaign) AS campaign, v.keyword
+                 ${CALLS_FROM} WHERE c.account_id = $1 AND c.integration_id = $2 AND c.provider_call_id = $3`,
+              [hook.integration.accountId, hook.integration.id, req.query.call],
+            )
+          : [];
+        const language = req.query.lang ?? 'ru-RU';
+        return sendXml(
+          reply,
+          renderXml(el('Response', {}, el('Say', { language }, whisperText(call ?? null, language)))),
+        );
+      },
+    );
 
     // A menu got a key, or (through <Redirect>) no key at all.
     scope.post('/hooks/twilio/:integrationId/gather', opts, async (req: Req, reply) => {

@@ -10,6 +10,7 @@ const urls = {
   dial: (c: Cursor) => `https://ct.example/dial?${q(c)}`,
   voicemail: (c: Cursor) => `https://ct.example/vm?${q(c)}`,
   recording: 'https://ct.example/recording',
+  whisper: 'https://ct.example/whisper',
 };
 const monday10 = { now: new Date('2026-11-02T07:00:00Z'), timeZone: 'Europe/Moscow' };
 const render = (cursor: Cursor | null, input: StepInput) => {

@@ -47,6 +47,8 @@ export interface TwimlUrls {
   dial(cursor: Cursor): string;
   voicemail(cursor: Cursor): string;
   recording: string;
+  /** TwiML the answering employee hears before being connected (whisper). */
+  whisper: string;
 }
 
 /**
@@ -90,9 +92,11 @@ export function renderTwiml(instructions: Instruction[], cursor: Cursor | null, 
               recordingStatusCallback: ins.record ? urls.recording : undefined,
               recordingStatusCallbackMethod: ins.record ? 'POST' : undefined,
             },
-            ...ins.targets.map((t) =>
-              t.kind === 'phone' ? el('Number', {}, t.number) : el('Sip', {}, t.uri),
-            ),
+            ...ins.targets.map((t) => {
+              // Twilio runs `url` on the callee's leg once they answer, while the caller still hears ringing.
+              const whisper = ins.whisper ? { url: urls.whisper, method: 'POST' } : {};
+              return t.kind === 'phone' ? el('Number', whisper, t.number) : el('Sip', whisper, t.uri);
+            }),
           ),
         );
         break;
