@@ -6,11 +6,12 @@ import { buildApp } from './app.js';
 import { startCallSweeper } from './calls/sweeper.js';
 import { systemClock } from './clock.js';
 import { type Config, loadConfig } from './config.js';
+import { startAdSyncWorker } from './costs/sync.js';
 import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { loadDemo } from './demo/demo.js';
 import { startInventoryWorker } from './inventory/lifecycle.js';
-import { secretKeyFromDataDir } from './secrets/secret-box.js';
+import { secretBox, secretKeyFromDataDir } from './secrets/secret-box.js';
 import { SimulateUsageError, simulateCommand } from './simulate/cli.js';
 import { startAsteriskConnections } from './telephony/asterisk.js';
 import { createUser, DuplicateEmailError } from './users/store.js';
@@ -163,12 +164,20 @@ async function start(startConfig: Config): Promise<void> {
     log: app.log,
     settings: { ringingMinutes: config.sweepRingingMinutes, answeredMinutes: config.sweepAnsweredMinutes },
   });
+  const adSync = startAdSyncWorker({
+    db,
+    clock: systemClock,
+    config,
+    secrets: secretBox(config.secretKey),
+    log: app.log,
+  });
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await workers.stop();
     await asterisk.stop();
     await inventory.stop();
     await sweeper.stop();
+    await adSync.stop();
     await app.close();
     await db.close();
     process.exit(0);
