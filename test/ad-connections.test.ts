@@ -101,6 +101,26 @@ const ADS_STREAM = JSON.stringify([
     requestId: 'req-1',
   },
 ]);
+// Performance Max has no ad groups: its cost comes by campaign (1999.99).
+const PMAX_STREAM = JSON.stringify([
+  {
+    results: [
+      {
+        customer: { resourceName: 'customers/1234567890', currencyCode: 'RUB' },
+        campaign: {
+          resourceName: 'customers/1234567890/campaigns/999',
+          id: '999',
+          name: 'Диваны — Performance Max',
+        },
+        metrics: { impressions: '12045', clicks: '103', costMicros: '1999990000' },
+        segments: { date: '2026-11-10' },
+      },
+    ],
+    fieldMask:
+      'segments.date,campaign.id,campaign.name,metrics.impressions,metrics.clicks,metrics.costMicros,customer.currencyCode',
+    requestId: 'req-2',
+  },
+]);
 const TOKEN_OK = {
   status: 200,
   body: JSON.stringify({ access_token: 'ya29.access', expires_in: 3599, token_type: 'Bearer' }),
@@ -533,12 +553,20 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
   it('syncs Google Ads: token refresh, the exact searchStream request, cost_micros to kopecks', async () => {
     const conn = await createGoogle();
     standIn.reply(OAUTH, TOKEN_OK);
-    standIn.reply(STREAM, { status: 200, headers: { 'content-type': 'application/json' }, body: ADS_STREAM });
+    standIn.reply(
+      STREAM,
+      { status: 200, headers: { 'content-type': 'application/json' }, body: ADS_STREAM },
+      { status: 200, headers: { 'content-type': 'application/json' }, body: PMAX_STREAM },
+    );
     const res = await env.api('POST', `${base()}/${conn.id}/sync`, { from: '2026-11-09', to: '2026-11-10' });
     expect(res.statusCode, res.body).toBe(201);
-    expect(res.json()).toMatchObject({ status: 'succeeded', rows: 3, costMinor: 500000 + 321005 + 123457 });
+    expect(res.json()).toMatchObject({
+      status: 'succeeded',
+      rows: 4,
+      costMinor: 500000 + 321005 + 123457 + 199999,
+    });
 
-    const [oauth, stream] = standIn.take();
+    const [oauth, stream, pmax] = standIn.take();
     expect(oauth.method).toBe('POST');
     expect(oauth.path).toBe('/token');
     expect(oauth.headers['content-type']).toBe('application/x-www-form-urlencoded');
@@ -559,6 +587,18 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
         'SELECT segments.date, campaign.id, campaign.name, ad_group.name, metrics.impressions, metrics.clicks, ' +
         "metrics.cost_micros, customer.currency_code FROM ad_group WHERE segments.date BETWEEN '2026-11-09' AND '2026-11-10'",
     });
+    expect(pmax.path).toBe(stream.path);
+    expect(pmax.headers).toMatchObject({
+      authorization: 'Bearer ya29.access',
+      'developer-token': 'dev-token-abc',
+      'login-customer-id': '9876543210',
+    });
+    expect(JSON.parse(pmax.body)).toEqual({
+      query:
+        'SELECT segments.date, campaign.id, campaign.name, metrics.impressions, metrics.clicks, ' +
+        "metrics.cost_micros, customer.currency_code FROM campaign WHERE segments.date BETWEEN '2026-11-09' AND '2026-11-10' " +
+        "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX'",
+    });
 
     expect(await totals({ source: 'google', campaign: 'Бренд — Москва' })).toEqual({
       rows: 2,
@@ -575,6 +615,12 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
       campaignId: '777',
       adGroup: 'Угловые',
       keyword: '',
+    });
+    expect(await totals({ campaign: 'Диваны — Performance Max' })).toMatchObject({
+      rows: 1,
+      impressions: 12045,
+      clicks: 103,
+      costMinor: 199999,
     });
   });
 
@@ -633,12 +679,16 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     );
 
     standIn.reply(OAUTH, TOKEN_OK);
-    standIn.reply(STREAM, {
-      status: 200,
-      body: JSON.stringify([
-        { results: [adsRow('2026-11-09', '555', 'Brand', 'Brand', '1', '1', '1000000', 'USD')] },
-      ]),
-    });
+    standIn.reply(
+      STREAM,
+      {
+        status: 200,
+        body: JSON.stringify([
+          { results: [adsRow('2026-11-09', '555', 'Brand', 'Brand', '1', '1', '1000000', 'USD')] },
+        ]),
+      },
+      { status: 200, body: '[]' },
+    );
     expect((await sync()).error).toBe(
       'report: line 2, column "currency": USD is not the site\'s currency RUB',
     );
@@ -664,17 +714,18 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
         ),
       },
       { status: 200, body: ADS_STREAM },
+      { status: 200, body: PMAX_STREAM },
     );
     const retried = await sync();
     expect(retried).toMatchObject({
       status: 'succeeded',
-      rows: 3,
+      rows: 4,
       dateFrom: '2026-11-08',
       dateTo: '2026-11-10',
     });
     expect(waits).toEqual([7000]);
     const requests = standIn.take();
-    expect(requests.map((r) => r.path)).toEqual(['/token', STREAM, STREAM]);
+    expect(requests.map((r) => r.path)).toEqual(['/token', STREAM, STREAM, STREAM]);
     expect(requests[2].body).toBe(requests[1].body);
   });
 

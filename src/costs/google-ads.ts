@@ -34,10 +34,19 @@ const MAX_RETRIES = 3;
 const DEFAULT_RETRY_MS = 30_000;
 const MAX_RETRY_MS = 300_000;
 
-export const costQuery = (range: DateRange) =>
+const between = (range: DateRange) => `segments.date BETWEEN '${range.from}' AND '${range.to}'`;
+
+/**
+ * Cost per day, campaign and ad group, then the campaigns that have no ad groups (Performance Max,
+ * whose spend `FROM ad_group` leaves out) per day and campaign.
+ */
+export const costQueries = (range: DateRange) => [
   'SELECT segments.date, campaign.id, campaign.name, ad_group.name, metrics.impressions, metrics.clicks, ' +
-  'metrics.cost_micros, customer.currency_code FROM ad_group ' +
-  `WHERE segments.date BETWEEN '${range.from}' AND '${range.to}'`;
+    `metrics.cost_micros, customer.currency_code FROM ad_group WHERE ${between(range)}`,
+  'SELECT segments.date, campaign.id, campaign.name, metrics.impressions, metrics.clicks, ' +
+    `metrics.cost_micros, customer.currency_code FROM campaign WHERE ${between(range)} ` +
+    "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX'",
+];
 
 /** Exchanges the stored refresh token for an access token (RFC 6749 §6). */
 async function accessToken(oauthUrl: string, account: GoogleAdsAccount): Promise<string> {
@@ -112,24 +121,18 @@ function microsToAmount(micros: string | undefined): string {
   return `${whole}.${frac}`;
 }
 
-export async function fetchGoogleAdsReport(
-  deps: ClientDeps & GoogleEndpoints,
-  account: GoogleAdsAccount,
-  range: DateRange,
-): Promise<Table> {
-  const token = await accessToken(deps.oauthUrl, account);
-  const url = `${deps.adsUrl.replace(/\/$/, '')}/${GOOGLE_ADS_API_VERSION}/customers/${account.customerId}/googleAds:searchStream`;
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${token}`,
-    'developer-token': account.developerToken,
-    'content-type': 'application/json',
-  };
-  if (account.loginCustomerId) headers['login-customer-id'] = account.loginCustomerId;
+/** Runs one query through SearchStream, retrying quota exhaustion and brief server errors. */
+async function searchStream(
+  deps: ClientDeps,
+  url: string,
+  headers: Record<string, string>,
+  query: string,
+): Promise<AdsRow[]> {
   for (let attempt = 0; ; attempt++) {
     const res = await request('Google Ads', url, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ query: costQuery(range) }),
+      body: JSON.stringify({ query }),
     });
     const text = await res.text();
     let body: unknown;
@@ -143,37 +146,7 @@ export async function fetchGoogleAdsReport(
       // A stream can fail after some batches: then nothing of it is imported.
       const failed = batches.find((b) => b.error);
       if (failed?.error) throw googleError(failed.error.code ?? 200, failed.error);
-      const rows = batches.flatMap((b) => b.results ?? []);
-      return {
-        rows: [
-          {
-            line: 1,
-            cells: [
-              'Day',
-              'Campaign ID',
-              'Campaign',
-              'Ad group',
-              'Impressions',
-              'Clicks',
-              'Cost',
-              'Currency code',
-            ],
-          },
-          ...rows.map((r, i) => ({
-            line: i + 2,
-            cells: [
-              r.segments?.date ?? null,
-              r.campaign?.id ?? null,
-              r.campaign?.name ?? null,
-              r.adGroup?.name ?? null,
-              r.metrics?.impressions ?? '0',
-              r.metrics?.clicks ?? '0',
-              microsToAmount(r.metrics?.costMicros),
-              r.customer?.currencyCode ?? null,
-            ],
-          })),
-        ],
-      };
+      return batches.flatMap((b) => b.results ?? []);
     }
     const error = errorOf(body);
     if ([429, 500, 503].includes(res.status) && attempt < MAX_RETRIES) {
@@ -182,4 +155,51 @@ export async function fetchGoogleAdsReport(
     }
     throw googleError(res.status, error);
   }
+}
+
+export async function fetchGoogleAdsReport(
+  deps: ClientDeps & GoogleEndpoints,
+  account: GoogleAdsAccount,
+  range: DateRange,
+): Promise<Table> {
+  const token = await accessToken(deps.oauthUrl, account);
+  const url = `${deps.adsUrl.replace(/\/$/, '')}/${GOOGLE_ADS_API_VERSION}/customers/${account.customerId}/googleAds:searchStream`;
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    'developer-token': account.developerToken,
+    'content-type': 'application/json',
+  };
+  if (account.loginCustomerId) headers['login-customer-id'] = account.loginCustomerId;
+  const rows: AdsRow[] = [];
+  for (const query of costQueries(range)) rows.push(...(await searchStream(deps, url, headers, query)));
+  return {
+    rows: [
+      {
+        line: 1,
+        cells: [
+          'Day',
+          'Campaign ID',
+          'Campaign',
+          'Ad group',
+          'Impressions',
+          'Clicks',
+          'Cost',
+          'Currency code',
+        ],
+      },
+      ...rows.map((r, i) => ({
+        line: i + 2,
+        cells: [
+          r.segments?.date ?? null,
+          r.campaign?.id ?? null,
+          r.campaign?.name ?? null,
+          r.adGroup?.name ?? null,
+          r.metrics?.impressions ?? '0',
+          r.metrics?.clicks ?? '0',
+          microsToAmount(r.metrics?.costMicros),
+          r.customer?.currencyCode ?? null,
+        ],
+      })),
+    ],
+  };
 }
