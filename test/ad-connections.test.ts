@@ -468,12 +468,18 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     // Synced for today: the next pass leaves it alone; a day later it is due again.
     expect(await syncDueConnections(worker)).toEqual([]);
     env.clock.advance(24 * 3_600_000);
-    standIn.reply(REPORTS, { status: 200, body: tsv(DIRECT_HEADER) });
+    standIn.reply(REPORTS, {
+      status: 200,
+      body: tsv(DIRECT_HEADER, ['2026-11-11', '1234', '"Люкс" диваны', '--', '--', '10', '1', '15.00']),
+    });
     const next = await syncDueConnections(worker);
     expect(next).toEqual([
-      expect.objectContaining({ status: 'succeeded', rows: 0, dateFrom: '2026-11-09', dateTo: '2026-11-11' }),
+      expect.objectContaining({ status: 'succeeded', rows: 1, dateFrom: '2026-11-09', dateTo: '2026-11-11' }),
     ]);
     standIn.take();
+    // Direct's TSV quotes nothing: a name starting with a quote arrives verbatim; "--" is an empty cell.
+    const [luxe] = (await env.api('GET', `/api/v1/sites/${siteId}/costs?from=2026-11-11`)).json().items;
+    expect(luxe).toMatchObject({ campaign: '"Люкс" диваны', adGroup: '', keyword: '', costMinor: 1500 });
     env.clock.set(NOW);
   });
 

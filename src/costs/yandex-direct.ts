@@ -6,7 +6,7 @@
 // https://yandex.com/dev/direct/doc/en/codes; the ReportDefinition: https://yandex.com/dev/direct/doc/en/spec.
 
 import { AdSyncError, type ClientDeps, type DateRange, request } from './ad-platform.js';
-import { parseDelimited, type Table } from './parse.js';
+import type { Table } from './parse.js';
 
 export interface DirectAccount {
   /** The advertiser's login, sent as Client-Login (needed when the token belongs to an agency). */
@@ -73,6 +73,13 @@ function directError(status: number, body: string): AdSyncError {
   return new AdSyncError(`Yandex.Direct answered ${status}: ${detail}`);
 }
 
+/** Direct's TSV quotes nothing (a campaign named «"Люкс" диваны» arrives as is), so it is split plainly. */
+function tsvTable(text: string): Table {
+  return {
+    rows: text.split('\n').map((line, i) => ({ line: i + 1, cells: line.replace(/\r$/, '').split('\t') })),
+  };
+}
+
 /** Fetches the report, waiting out offline generation (201/202 + retryIn) and brief server errors. */
 export async function fetchDirectReport(
   deps: ClientDeps & { baseUrl: string },
@@ -90,7 +97,7 @@ export async function fetchDirectReport(
       body: JSON.stringify(req.body),
     });
     const text = await res.text();
-    if (res.status === 200) return parseDelimited(text);
+    if (res.status === 200) return tsvTable(text);
     if (res.status === 201 || res.status === 202) {
       if (++polls > MAX_POLLS)
         throw new AdSyncError(`Yandex.Direct: the offline report was not ready after ${MAX_POLLS} polls`);
