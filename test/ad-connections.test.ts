@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, createApiKey } from '../src/accounts/keys.js';
 import { type Config, loadConfig } from '../src/config.js';
@@ -546,6 +547,22 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
       ['manual', 'failed'],
     ]);
     expect(syncs[2].finishedAt).not.toBeNull();
+    // A run cut off by a server stop does not stay `running`.
+    const cutId = randomUUID();
+    await env.db.query(
+      `INSERT INTO ad_sync_runs (account_id, id, connection_id, trigger, date_from, date_to, status, started_at)
+       VALUES ($1, $2, $3, 'scheduled', '2026-11-10', '2026-11-12', 'running', $4)`,
+      [env.accountId, cutId, conn.id, new Date('2026-11-13T06:00:00Z')],
+    );
+    expect(await syncDueConnections(worker)).toEqual([]);
+    const cut = (await env.api('GET', `${base()}/${conn.id}/syncs`))
+      .json()
+      .items.find((r: { id: string }) => r.id === cutId);
+    expect(cut).toMatchObject({
+      status: 'failed',
+      error: 'interrupted: the server stopped during the sync',
+      finishedAt: '2026-11-13T09:02:00.000Z',
+    });
     // A failed daily sync is tried again an hour later.
     const [{ next_sync_at }] = await env.db.query<{ next_sync_at: Date }>(
       'SELECT next_sync_at FROM ad_connections WHERE id = $1',

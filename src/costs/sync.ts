@@ -158,13 +158,21 @@ const HOUR_MS = 3_600_000;
 /** A connection is synced once a day; after a failure it is tried again an hour later. */
 const SYNC_EVERY_MS = 24 * HOUR_MS;
 const RETRY_FAILED_MS = HOUR_MS;
+/** Longer than any sync's polls and retries take: a run still `running` after this was cut off by a stop. */
+const INTERRUPTED_AFTER_MS = 2 * HOUR_MS;
 
 /**
- * One pass of the daily sync: every active connection that is due is claimed (its next_sync_at moved
- * forward first, so several servers never sync it twice) and synced for the last `adSyncDays` days.
+ * One pass of the daily sync: runs left `running` by a server that stopped are marked failed; every active
+ * connection that is due is claimed (its next_sync_at moved forward first, so several servers never sync it
+ * twice) and synced for the last `adSyncDays` days.
  */
 export async function syncDueConnections(deps: SyncDeps): Promise<SyncRun[]> {
   const now = deps.clock.now();
+  await deps.db.query(
+    `UPDATE ad_sync_runs SET status = 'failed', finished_at = $1, error = 'interrupted: the server stopped during the sync'
+      WHERE status = 'running' AND started_at < $2`,
+    [now, new Date(now.getTime() - INTERRUPTED_AFTER_MS)],
+  );
   const due = await deps.db.query<Record<string, unknown>>(
     `${connectionSql} WHERE c.active AND (c.next_sync_at IS NULL OR c.next_sync_at <= $1)
       ORDER BY c.next_sync_at NULLS FIRST, c.id LIMIT 100`,
