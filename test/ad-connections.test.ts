@@ -716,6 +716,18 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
       'report: line 2, column "currency": USD is not the site\'s currency RUB',
     );
     standIn.take();
+
+    standIn.reply(OAUTH, TOKEN_OK);
+    standIn.reply(
+      STREAM,
+      {
+        status: 200,
+        body: JSON.stringify([{ results: [adsRow('2026-11-20', '555', 'Brand', 'B', '1', '1', '1')] }]),
+      },
+      { status: 200, body: '[]' },
+    );
+    expect((await sync()).error).toBe('the report has a row for 2026-11-20, outside 2026-11-08…2026-11-10');
+    standIn.take();
     expect(await totals({ source: 'google' })).toEqual(before);
 
     waits.length = 0;
