@@ -11,6 +11,7 @@ import { bulkRoutes } from './bulk/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { adConnectionRoutes } from './costs/connections.js';
 import { costRoutes } from './costs/routes.js';
 import type { Db } from './db/db.js';
 import { exportRoutes, feedRoutes } from './exports/routes.js';
@@ -179,6 +180,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     leadRoutes(api, ctx);
     webhookRoutes(api, ctx);
     costRoutes(api, ctx);
+    adConnectionRoutes(api, ctx);
     dealRoutes(api, ctx);
     bulkRoutes(api, ctx);
     realtimeRoutes(api, ctx, hub);

@@ -36,4 +36,21 @@ describe('loadConfig', () => {
       /RINGTRACE_WEBHOOK_MAX_ATTEMPTS/,
     );
   });
+
+  it('reads the ad-cost sync settings', () => {
+    expect(loadConfig({})).toMatchObject({
+      adSyncDays: 3,
+      yandexDirectUrl: 'https://api.direct.yandex.com',
+      googleAdsUrl: 'https://googleads.googleapis.com',
+      googleOauthUrl: 'https://oauth2.googleapis.com/token',
+    });
+    const c = loadConfig({
+      RINGTRACE_AD_SYNC_DAYS: '7',
+      RINGTRACE_YANDEX_DIRECT_URL: 'https://api-sandbox.direct.yandex.com',
+    });
+    expect(c.adSyncDays).toBe(7);
+    expect(c.yandexDirectUrl).toBe('https://api-sandbox.direct.yandex.com');
+    expect(() => loadConfig({ RINGTRACE_AD_SYNC_DAYS: '0' })).toThrow(/adSyncDays/);
+    expect(() => loadConfig({ RINGTRACE_GOOGLE_ADS_URL: 'not a url' })).toThrow(/googleAdsUrl/);
+  });
 });

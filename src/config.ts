@@ -40,6 +40,14 @@ const configSchema = z.object({
    * dataDir/secret-key; servers sharing a PostgreSQL database must share this value.
    */
   secretKey: z.string().min(32).optional(),
+  /** Days (ending yesterday) the daily ad-cost sync re-imports for each connection; late corrections land. */
+  adSyncDays: z.coerce.number().int().min(1).max(90).default(3),
+  /** Yandex.Direct API base URL (tests point it at a local stand-in). */
+  yandexDirectUrl: z.url().default('https://api.direct.yandex.com'),
+  /** Google Ads API base URL. */
+  googleAdsUrl: z.url().default('https://googleads.googleapis.com'),
+  /** Google OAuth 2.0 token endpoint used to refresh Google Ads access tokens. */
+  googleOauthUrl: z.url().default('https://oauth2.googleapis.com/token'),
 });
 
 export type Config = z.infer<typeof configSchema> & {
@@ -65,6 +73,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sweepRingingMinutes: env.RINGTRACE_SWEEP_RINGING_MINUTES || undefined,
     sweepAnsweredMinutes: env.RINGTRACE_SWEEP_ANSWERED_MINUTES || undefined,
     secretKey: env.RINGTRACE_SECRET_KEY || undefined,
+    adSyncDays: env.RINGTRACE_AD_SYNC_DAYS || undefined,
+    yandexDirectUrl: env.RINGTRACE_YANDEX_DIRECT_URL || undefined,
+    googleAdsUrl: env.RINGTRACE_GOOGLE_ADS_URL || undefined,
+    googleOauthUrl: env.RINGTRACE_GOOGLE_OAUTH_URL || undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

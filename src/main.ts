@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import { startCallSweeper } from './calls/sweeper.js';
 import { systemClock } from './clock.js';
 import { type Config, loadConfig } from './config.js';
+import { startAdSyncWorker } from './costs/sync.js';
 import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { loadDemo } from './demo/demo.js';
@@ -153,12 +154,13 @@ async function start(startConfig: Config): Promise<void> {
     );
   }
   const app = await buildApp({ config, db });
+  const secrets = secretBox(config.secretKey);
   const workers = startWorkers({ db, clock: systemClock, log: app.log, settings: config.webhooks });
   const jobs = startJobWorker({
     db,
     clock: systemClock,
     log: app.log,
-    kinds: jobKinds({ config, db, clock: systemClock, secrets: secretBox(config.secretKey) }),
+    kinds: jobKinds({ config, db, clock: systemClock, secrets }),
   });
   const asterisk = startAsteriskConnections({ config, db, clock: systemClock, log: app.log });
   const inventory = startInventoryWorker(
@@ -171,6 +173,13 @@ async function start(startConfig: Config): Promise<void> {
     log: app.log,
     settings: { ringingMinutes: config.sweepRingingMinutes, answeredMinutes: config.sweepAnsweredMinutes },
   });
+  const adSync = startAdSyncWorker({
+    db,
+    clock: systemClock,
+    config,
+    secrets,
+    log: app.log,
+  });
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await workers.stop();
@@ -178,6 +187,7 @@ async function start(startConfig: Config): Promise<void> {
     await asterisk.stop();
     await inventory.stop();
     await sweeper.stop();
+    await adSync.stop();
     await app.close();
     await db.close();
     process.exit(0);

@@ -39,7 +39,22 @@ describe('tenant isolation', () => {
     const { events } = callEvents({ from: '+79161230000', to: v.number.e164, at: env.clock.now() });
     const call = (await postCallEvents(env.app, s.integration, events)).json().calls[0];
     const keys = (await env.api('GET', '/api/v1/api-keys')).json();
-    ids = { site: s.site.id, pool: pool.id, rule: rule.id, number: s.staticNumber.id, call, key: keys[0].id };
+    const adConnection = (
+      await env.api('POST', `/api/v1/sites/${s.site.id}/ad-connections`, {
+        kind: 'yandex_direct',
+        login: 'client',
+        token: 'token',
+      })
+    ).json();
+    ids = {
+      site: s.site.id,
+      pool: pool.id,
+      rule: rule.id,
+      number: s.staticNumber.id,
+      call,
+      key: keys[0].id,
+      adConnection: adConnection.id,
+    };
   });
   afterAll(() => env.close());
 
@@ -66,6 +81,12 @@ describe('tenant isolation', () => {
       ['POST', `/api/v1/sites/${ids.site}/pools`, { name: 'x', region: 'Perm Krai' }],
       ['DELETE', `/api/v1/sites/${ids.site}/numbers/${ids.number}`],
       ['DELETE', `/api/v1/sites/${ids.site}/static-rules/${ids.rule}`],
+      ['GET', `/api/v1/sites/${ids.site}/ad-connections`],
+      ['GET', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}`],
+      ['GET', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}/syncs`],
+      ['PATCH', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}`, { token: 'stolen' }],
+      ['POST', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}/sync`, {}],
+      ['DELETE', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}`],
       ['DELETE', `/api/v1/api-keys/${ids.key}`],
       ['DELETE', `/api/v1/sites/${ids.site}`],
     ] as const;
@@ -78,6 +99,21 @@ describe('tenant isolation', () => {
     expect(site.name).toBe('Диваны на заказ');
     expect((await env.api('GET', `/api/v1/sites/${ids.site}/static-rules`)).json()).toHaveLength(1);
     expect((await env.api('GET', `/api/v1/calls/${ids.call}`)).statusCode).toBe(200);
+    expect(
+      (await env.api('GET', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}`)).statusCode,
+    ).toBe(200);
+  });
+
+  it("another account's ad connection is not reachable through one's own site", async () => {
+    const ownSite = (await asOther('POST', '/api/v1/sites', { name: 'Own' })).json();
+    const url = `/api/v1/sites/${ownSite.id}/ad-connections/${ids.adConnection}`;
+    for (const [method, path] of [
+      ['GET', url],
+      ['POST', `${url}/sync`],
+      ['GET', `${url}/syncs`],
+      ['DELETE', url],
+    ] as const)
+      expect((await asOther(method, path, method === 'POST' ? {} : undefined)).statusCode, path).toBe(404);
   });
 
   it("a call to one account's number through another account's integration is not attributed to it", async () => {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -6,8 +5,8 @@ import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
 import { findSite } from '../sites/store.js';
-import { classifyTraffic } from '../tracking/channel.js';
-import { COST_FORMATS, CostParseError, type CostRow, parseCostFile } from './parse.js';
+import { COST_FORMATS, CostParseError, parseCostFile } from './parse.js';
+import { storeCostRows } from './store.js';
 
 const MAX_BODY = 20 * 1024 * 1024;
 const BODY_TYPES = [
@@ -22,28 +21,6 @@ const BODY_TYPES = [
 
 const siteParams = z.object({ siteId: z.uuid() });
 const localDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD');
-
-/** The channel a visit with these UTM values gets, so cost rows group with their visits. */
-export function costChannel(source: string, medium: string, campaign: string): string {
-  const qs = new URLSearchParams({ utm_source: source, utm_medium: medium, utm_campaign: campaign });
-  return classifyTraffic({ landingUrl: `https://costs.invalid/?${qs}`, siteDomains: [] }).channel;
-}
-
-/** Sums rows with the same key (a file broken down by device or region, say) into one. */
-function mergeRows(rows: CostRow[]): CostRow[] {
-  const byKey = new Map<string, CostRow>();
-  for (const r of rows) {
-    const key = JSON.stringify([r.date, r.source, r.campaign, r.adGroup, r.keyword]);
-    const prev = byKey.get(key);
-    if (!prev) byKey.set(key, { ...r });
-    else {
-      prev.impressions += r.impressions;
-      prev.clicks += r.clicks;
-      prev.costMinor += r.costMinor;
-    }
-  }
-  return [...byKey.values()];
-}
 
 export function costRoutes(app: FastifyInstance, ctx: AppContext): void {
   // Own scope: the raw-body parsers below apply to these routes only.
@@ -79,9 +56,18 @@ export function costRoutes(app: FastifyInstance, ctx: AppContext): void {
             'invalid_request',
             `body: send the CSV, TSV or XLSX file as the request body`,
           );
-        let rows: CostRow[];
         try {
-          rows = await parseCostFile(body, req.query.format, site.currency);
+          const rows = await parseCostFile(body, req.query.format, site.currency);
+          if (rows.length === 0) throw new HttpError(400, 'invalid_file', 'file: no data rows');
+          const stored = await storeCostRows(ctx.db, {
+            accountId: req.accountId,
+            site,
+            format: req.query.format,
+            rows,
+            now: ctx.clock.now(),
+          });
+          reply.code(201);
+          return { ...stored, siteId: site.id, format: req.query.format };
         } catch (err) {
           if (err instanceof CostParseError)
             throw new HttpError(400, 'invalid_file', err.message, [
@@ -89,69 +75,6 @@ export function costRoutes(app: FastifyInstance, ctx: AppContext): void {
             ]);
           throw err;
         }
-        if (rows.length === 0) throw new HttpError(400, 'invalid_file', 'file: no data rows');
-        const foreign = rows.find((row) => row.currency !== site.currency);
-        if (foreign)
-          throw new HttpError(
-            400,
-            'invalid_file',
-            `line ${foreign.line}, column "currency": ${foreign.currency} is not the site's currency ${site.currency}`,
-            [{ line: foreign.line, column: 'currency', message: 'not the site currency' }],
-          );
-        const merged = mergeRows(rows);
-        const now = ctx.clock.now();
-        const importId = randomUUID();
-        const total = merged.reduce((s, row) => s + row.costMinor, 0);
-        await ctx.db.tx(async (q) => {
-          await q.query(
-            `INSERT INTO ad_cost_imports (account_id, id, site_id, format, rows, cost_minor, currency, created_at)
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
-            [req.accountId, importId, site.id, req.query.format, merged.length, total, site.currency, now],
-          );
-          for (let i = 0; i < merged.length; i += 400) {
-            const chunk = merged.slice(i, i + 400);
-            const params: unknown[] = [req.accountId, site.id, importId, now];
-            const values = chunk.map((row) => {
-              const base = params.length;
-              params.push(
-                randomUUID(),
-                row.date,
-                costChannel(row.source, row.medium, row.campaign),
-                row.source,
-                row.medium,
-                row.campaign,
-                row.adGroup,
-                row.keyword,
-                row.campaignId,
-                row.impressions,
-                row.clicks,
-                row.costMinor,
-                row.currency,
-              );
-              const p = (k: number) => `$${base + k}`;
-              return `($1, ${p(1)}, $2, ${p(2)}::date, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(12)}, ${p(13)}, $3, $4)`;
-            });
-            await q.query(
-              `INSERT INTO ad_costs (account_id, id, site_id, date, channel, source, medium, campaign, ad_group, keyword,
-                 campaign_id, impressions, clicks, cost_minor, currency, import_id, created_at)
-               VALUES ${values.join(', ')}
-               ON CONFLICT (account_id, site_id, date, source, campaign, ad_group, keyword) DO UPDATE SET
-                 channel = excluded.channel, medium = excluded.medium, campaign_id = excluded.campaign_id,
-                 impressions = excluded.impressions, clicks = excluded.clicks, cost_minor = excluded.cost_minor,
-                 currency = excluded.currency, import_id = excluded.import_id, created_at = excluded.created_at`,
-              params,
-            );
-          }
-        });
-        reply.code(201);
-        return {
-          importId,
-          siteId: site.id,
-          format: req.query.format,
-          rows: merged.length,
-          costMinor: total,
-          currency: site.currency,
-        };
       },
     );
 
@@ -226,7 +149,7 @@ export function costRoutes(app: FastifyInstance, ctx: AppContext): void {
       async (req) => {
         const site = await siteOf(req.accountId, req.params.siteId);
         const rows = await ctx.db.query<Record<string, unknown>>(
-          `SELECT id, format, rows, cost_minor::float8 AS cost_minor, currency, created_at
+          `SELECT id, format, connection_id, rows, cost_minor::float8 AS cost_minor, currency, created_at
              FROM ad_cost_imports WHERE account_id = $1 AND site_id = $2 ORDER BY created_at DESC, id LIMIT 500`,
           [req.accountId, site.id],
         );
