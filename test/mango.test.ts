@@ -122,7 +122,7 @@ describe('Mango Office adapter', () => {
     expect(await eventCount(integration.id)).toBe(7);
   });
 
-  it('a call nobody answered ends missed with the summary's times', async () => {
+  it("a call nobody answered ends missed with the summary's times", async () => {
     const { integration, line } = await setup();
     for (const d of fixture('missed')) expect((await post(integration.id, d, line)).statusCode).toBe(200);
     expect(await calls(line)).toMatchObject([
