@@ -139,9 +139,7 @@ export function mangoSummaryEvent(e: MangoSummary): ProviderEvent {
       endedAt: endedAt.toISOString(),
       waitSeconds: Math.max(0, (answered ? e.talk_time : e.end_time) - e.create_time),
       talkSeconds: answered ? Math.max(0, e.end_time - e.talk_time) : 0,
-      ...(answered
-        ? { answeredAt: at(e.talk_time).toISOString(), employee: e.to?.extension ?? undefined }
-        : {}),
+      ...(answered ? { answeredAt: at(e.talk_time).toISOString(), employee: e.to?.extension } : {}),
       mango: { ...e },
     },
   };
