@@ -19,10 +19,14 @@ export interface IntegrationRow {
   settings: Record<string, unknown>;
 }
 
+/** The server's public base URL without a trailing slash: what providers call and sign. */
+export function publicBaseUrl(ctx: AppContext): string {
+  return (ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '');
+}
+
 /** `https://<public URL>/hooks/<kind>/<id>`: where the provider sends this integration's webhooks. */
 export function hookBaseUrl(ctx: AppContext, kind: IntegrationKind, id: string): string {
-  const base = (ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '');
-  return `${base}/hooks/${kind}/${id}`;
+  return `${publicBaseUrl(ctx)}/hooks/${kind}/${id}`;
 }
 
 export async function insertIntegration(

@@ -11,7 +11,13 @@ import { HttpError } from '../http/errors.js';
 import { parsePhone } from '../phone/phone.js';
 import { recordCallEvent } from './event-log.js';
 import { type Form, keepRawForm, parseForm } from './form.js';
-import { hookBaseUrl, hookIntegration, type IntegrationRow, insertIntegration } from './integrations.js';
+import {
+  hookBaseUrl,
+  hookIntegration,
+  type IntegrationRow,
+  insertIntegration,
+  publicBaseUrl,
+} from './integrations.js';
 import { el, renderTwiml, renderXml } from './twiml.js';
 
 /**
@@ -145,7 +151,6 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
  * `/hooks/<kind>/{integrationId}/…`.
  */
 export function texmlHookRoutes(app: FastifyInstance, ctx: AppContext, dialect: TexmlDialect): void {
-  const base = () => (ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '');
   const { kind } = dialect;
 
   app.register(async (scope) => {
@@ -157,7 +162,7 @@ export function texmlHookRoutes(app: FastifyInstance, ctx: AppContext, dialect: 
       const row = await hookIntegration(ctx, kind, integrationId);
       const raw = typeof req.body === 'string' ? req.body : '';
       const form = parseForm(raw);
-      if (!dialect.verify(row, req, base() + req.url, raw, form)) {
+      if (!dialect.verify(row, req, publicBaseUrl(ctx) + req.url, raw, form)) {
         throw new HttpError(
           403,
           'bad_signature',
@@ -188,7 +193,7 @@ export function texmlHookRoutes(app: FastifyInstance, ctx: AppContext, dialect: 
     function twiml(hook: Hook, flowId: string, result: StepResult): string {
       const { integration, params } = hook;
       const url = (path: string) => (c: Cursor) =>
-        `${base()}/hooks/${kind}/${integration.id}/${path}?cursor=${signCursor(integration.cursorKey, {
+        `${hookBaseUrl(ctx, kind, integration.id)}/${path}?cursor=${signCursor(integration.cursorKey, {
           ...c,
           flowId,
           callSid: params.CallSid,
@@ -197,7 +202,7 @@ export function texmlHookRoutes(app: FastifyInstance, ctx: AppContext, dialect: 
         gather: url('gather'),
         dial: url('dial-action'),
         voicemail: url('voicemail'),
-        recording: `${base()}/hooks/${kind}/${integration.id}/recording`,
+        recording: `${hookBaseUrl(ctx, kind, integration.id)}/recording`,
       });
     }
 
