@@ -268,6 +268,33 @@ describe('Zadarma adapter', () => {
     expect(sealed.secret).not.toContain(SECRET);
   });
 
+  it('changes the extension map and time zone; only for its own account', async () => {
+    const patch = (body: object, key = env.key) =>
+      env.app.inject({
+        method: 'PATCH',
+        url: `/api/v1/integrations/zadarma/${integrationId}`,
+        headers: { authorization: `Bearer ${key}` },
+        payload: body,
+      });
+    const changed = await patch({ extensions: {}, timeZone: 'Asia/Yekaterinburg' });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json()).toMatchObject({ name: 'Zadarma', extensions: {}, timeZone: 'Asia/Yekaterinburg' });
+    // Without the map the first reachable target is the SIP one; call_start is now read as UTC+5.
+    const { did } = await visit();
+    env.clock.set('2026-11-02T07:02:00Z');
+    const start = { ...fixture('answered')[0].fields, call_start: '2026-11-02 12:02:00', called_did: did };
+    expect((await post({ ...start, pbx_call_id: 'in_patched' })).json()).toMatchObject({ redirect: '101' });
+    expect(await callsTo(did)).toMatchObject([{ startedAt: '2026-11-02T07:02:00.000Z' }]);
+
+    expect((await patch({ extensions: { '+7916': '1' } })).statusCode).toBe(400);
+    expect((await patch({ timeZone: 'Mars/Base' })).json().message).toMatch(/timeZone/);
+    const other = await createAccount(env.db, env.clock, 'Other patcher');
+    const { key } = await createApiKey(env.db, env.clock, other, 'k');
+    expect((await patch({ name: 'mine now' }, key)).statusCode).toBe(404);
+    const restored = await patch({ extensions: { '+79161112233': '102' }, timeZone: 'Europe/Moscow' });
+    expect(restored.json()).toMatchObject({ name: 'Zadarma', extensions: { '+79161112233': '102' } });
+  });
+
   it("another account's Zadarma integration cannot put calls on this account's numbers", async () => {
     const other = await createAccount(env.db, env.clock, 'Other');
     const { key } = await createApiKey(env.db, env.clock, other, 'k');

@@ -367,9 +367,33 @@ export function zadarmaHookRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 }
 
-/** `POST /api/v1/integrations/zadarma`: connects a Zadarma PBX by its API secret (stored sealed). */
+const zadarmaTimeZone = timeZoneName.describe(
+  'The time zone of the Zadarma cabinet, in which `call_start` is written',
+);
+const zadarmaExtensions = z
+  .record(
+    z.string().regex(/^\+[1-9]\d{6,14}$/, 'keys must be E.164 numbers such as +79035550007'),
+    z.string().regex(EXTENSION, 'must be a Zadarma extension such as 100 or a scenario id such as 0-1'),
+  )
+  .describe('Employee phone number (E.164) → the Zadarma extension that rings it');
+
+/**
+ * `POST /api/v1/integrations/zadarma` connects a Zadarma PBX by its API secret (stored sealed);
+ * `PATCH /api/v1/integrations/zadarma/{id}` changes its name, secret, time zone or extension map.
+ */
 export function zadarmaIntegrationRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.withTypeProvider<ZodTypeProvider>().post(
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  // The API secret is never shown back.
+  const view = (id: string, name: string, settings: ZadarmaSettings) => ({
+    id,
+    kind: 'zadarma' as const,
+    name,
+    timeZone: settings.timeZone,
+    extensions: settings.extensions,
+    notifyUrl: hookBaseUrl(ctx, 'zadarma', id),
+  });
+
+  r.post(
     '/api/v1/integrations/zadarma',
     {
       schema: {
@@ -378,17 +402,8 @@ export function zadarmaIntegrationRoutes(app: FastifyInstance, ctx: AppContext):
           .object({
             name: z.string().min(1).max(200),
             apiSecret: z.string().min(8).max(200),
-            /** The time zone of the Zadarma cabinet, in which `call_start` is written. */
-            timeZone: timeZoneName.default('Europe/Moscow'),
-            /** Employee phone number (E.164) → the Zadarma extension that rings it. */
-            extensions: z
-              .record(
-                z.string().regex(/^\+[1-9]\d{6,14}$/, 'keys must be E.164 numbers such as +79035550007'),
-                z
-                  .string()
-                  .regex(EXTENSION, 'must be a Zadarma extension such as 100 or a scenario id such as 0-1'),
-              )
-              .default({}),
+            timeZone: zadarmaTimeZone.default('Europe/Moscow'),
+            extensions: zadarmaExtensions.default({}),
           })
           .strict(),
       },
@@ -402,15 +417,45 @@ export function zadarmaIntegrationRoutes(app: FastifyInstance, ctx: AppContext):
         settings: { timeZone, extensions },
       });
       reply.code(201);
-      // The API secret is never shown back.
-      return {
-        id,
-        kind: 'zadarma' as const,
-        name,
-        timeZone,
-        extensions,
-        notifyUrl: hookBaseUrl(ctx, 'zadarma', id),
-      };
+      return view(id, name, { timeZone, extensions });
+    },
+  );
+
+  r.patch(
+    '/api/v1/integrations/zadarma/:id',
+    {
+      schema: {
+        tags: ['telephony'],
+        params: z.object({ id: z.uuid() }),
+        body: z
+          .object({
+            name: z.string().min(1).max(200).optional(),
+            apiSecret: z.string().min(8).max(200).optional(),
+            timeZone: zadarmaTimeZone.optional(),
+            extensions: zadarmaExtensions.optional(),
+          })
+          .strict(),
+      },
+    },
+    async (req) => {
+      const { name, apiSecret, timeZone, extensions } = req.body;
+      const rows = await ctx.db.query<{ name: string; settings: ZadarmaSettings }>(
+        `UPDATE integrations
+            SET name = coalesce($3, name),
+                secret = coalesce($4, secret),
+                settings = settings || $5::jsonb
+          WHERE account_id = $1 AND id = $2 AND kind = 'zadarma'
+          RETURNING name, settings`,
+        [
+          req.accountId,
+          req.params.id,
+          name ?? null,
+          apiSecret ? ctx.secrets.seal(apiSecret) : null,
+          JSON.stringify({ ...(timeZone ? { timeZone } : {}), ...(extensions ? { extensions } : {}) }),
+        ],
+      );
+      if (!rows[0]) throw new HttpError(404, 'not_found', `zadarma integration ${req.params.id} not found`);
+      return view(req.params.id, rows[0].name, rows[0].settings);
     },
   );
 }
