@@ -40,6 +40,12 @@ describe('tenant isolation', () => {
     const call = (await postCallEvents(env.app, s.integration, events)).json().calls[0];
     const keys = (await env.api('GET', '/api/v1/api-keys')).json();
     ids = { site: s.site.id, pool: pool.id, rule: rule.id, number: s.staticNumber.id, call, key: keys[0].id };
+    ids.zadarma = (
+      await env.api('POST', '/api/v1/integrations/zadarma', {
+        name: 'Zadarma',
+        apiSecret: 'zadarma-secret-1',
+      })
+    ).json().id;
   });
   afterAll(() => env.close());
 
@@ -67,6 +73,7 @@ describe('tenant isolation', () => {
       ['DELETE', `/api/v1/sites/${ids.site}/numbers/${ids.number}`],
       ['DELETE', `/api/v1/sites/${ids.site}/static-rules/${ids.rule}`],
       ['DELETE', `/api/v1/api-keys/${ids.key}`],
+      ['PATCH', `/api/v1/integrations/zadarma/${ids.zadarma}`, { name: 'hacked' }],
       ['DELETE', `/api/v1/sites/${ids.site}`],
     ] as const;
     for (const [method, url, body] of urls) {
