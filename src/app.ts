@@ -30,7 +30,11 @@ import { siteRoutes } from './sites/routes.js';
 import { asteriskHookRoutes, asteriskIntegrationRoutes } from './telephony/asterisk.js';
 import { genericHookRoutes, integrationRoutes } from './telephony/generic.js';
 import { kamailioHookRoutes, kamailioIntegrationRoutes } from './telephony/kamailio.js';
+import { mangoHookRoutes, mangoIntegrationRoutes } from './telephony/mango.js';
+import { signalwireHookRoutes, signalwireIntegrationRoutes } from './telephony/signalwire.js';
+import { telnyxHookRoutes, telnyxIntegrationRoutes } from './telephony/telnyx.js';
 import { twilioHookRoutes, twilioIntegrationRoutes } from './telephony/twilio.js';
+import { zadarmaHookRoutes, zadarmaIntegrationRoutes } from './telephony/zadarma.js';
 import { type Geo, openGeo } from './tracking/geo.js';
 import { trackingRoutes } from './tracking/routes.js';
 import { authRoutes, sessionUser } from './users/routes.js';
@@ -141,6 +145,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   twilioHookRoutes(app, ctx);
   kamailioHookRoutes(app, ctx);
   asteriskHookRoutes(app, ctx);
+  mangoHookRoutes(app, ctx);
+  zadarmaHookRoutes(app, ctx);
+  signalwireHookRoutes(app, ctx);
+  telnyxHookRoutes(app, ctx);
   feedRoutes(app, ctx);
 
   const hub = callStreamHub(ctx.db, app.log);
@@ -171,6 +179,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     twilioIntegrationRoutes(api, ctx);
     kamailioIntegrationRoutes(api, ctx);
     asteriskIntegrationRoutes(api, ctx);
+    mangoIntegrationRoutes(api, ctx);
+    zadarmaIntegrationRoutes(api, ctx);
+    signalwireIntegrationRoutes(api, ctx);
+    telnyxIntegrationRoutes(api, ctx);
     flowRoutes(api, ctx);
     employeeRoutes(api, ctx);
     reportRoutes(api, ctx);

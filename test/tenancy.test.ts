@@ -55,6 +55,12 @@ describe('tenant isolation', () => {
       key: keys[0].id,
       adConnection: adConnection.id,
     };
+    ids.zadarma = (
+      await env.api('POST', '/api/v1/integrations/zadarma', {
+        name: 'Zadarma',
+        apiSecret: 'zadarma-secret-1',
+      })
+    ).json().id;
   });
   afterAll(() => env.close());
 
@@ -88,6 +94,7 @@ describe('tenant isolation', () => {
       ['POST', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}/sync`, {}],
       ['DELETE', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}`],
       ['DELETE', `/api/v1/api-keys/${ids.key}`],
+      ['PATCH', `/api/v1/integrations/zadarma/${ids.zadarma}`, { name: 'hacked' }],
       ['DELETE', `/api/v1/sites/${ids.site}`],
     ] as const;
     for (const [method, url, body] of urls) {

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -12,6 +12,14 @@ import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { parsePhone } from '../phone/phone.js';
 import { recordCallEvent } from './event-log.js';
+import { type Form, keepRawForm, parseForm } from './form.js';
+import {
+  hookBaseUrl,
+  hookIntegration,
+  type IntegrationRow,
+  insertIntegration,
+  publicBaseUrl,
+} from './integrations.js';
 import { el, renderTwiml, renderXml } from './twiml.js';
 
 /**
@@ -102,7 +110,8 @@ export function readCursor(secret: string, token: string): CursorToken | null {
 interface Integration {
   id: string;
   accountId: string;
-  authToken: string;
+  /** Keys the HMAC of the flow cursors in action URLs. */
+  cursorKey: string;
 }
 
 interface Hook {
@@ -110,53 +119,64 @@ interface Hook {
   params: Record<string, string>;
 }
 
+/** What differs between Twilio, SignalWire and Telnyx TeXML: the kind, the signature check, the cursor key. */
+export interface TexmlDialect {
+  kind: 'twilio' | 'signalwire' | 'telnyx';
+  /** The signature header(s), for the 403 message. */
+  signatureName: string;
+  /** Whether the request is signed by the provider; `url` is the public URL it was sent to. */
+  verify(row: IntegrationRow, req: FastifyRequest, url: string, raw: string, form: Form): boolean;
+  cursorKey(row: IntegrationRow): string;
+}
+
+const header = (req: FastifyRequest, name: string) => {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
+};
+
+const twilioDialect: TexmlDialect = {
+  kind: 'twilio',
+  signatureName: 'X-Twilio-Signature',
+  verify: (row, req, url, _raw, form) =>
+    validTwilioSignature(row.secret, header(req, 'x-twilio-signature'), url, form.all),
+  cursorKey: (row) => row.secret,
+};
+
 const FINAL_STATUSES = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
 
 export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const base = () => (ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '');
+  texmlHookRoutes(app, ctx, twilioDialect);
+}
+
+/**
+ * The voice, dial-action, gather, voicemail, status and recording hooks of one TwiML-family provider under
+ * `/hooks/<kind>/{integrationId}/…`.
+ */
+export function texmlHookRoutes(app: FastifyInstance, ctx: AppContext, dialect: TexmlDialect): void {
+  const { kind } = dialect;
 
   app.register(async (scope) => {
-    // The signature covers the parameters exactly as sent, so the body stays raw until it is checked.
-    scope.addContentTypeParser(
-      'application/x-www-form-urlencoded',
-      { parseAs: 'string' },
-      (_req, body, done) => done(null, body),
-    );
+    keepRawForm(scope);
 
-    /** Finds the integration, checks X-Twilio-Signature over the public URL and the form body. */
+    /** Finds the integration, checks the provider's signature over the public URL and the form body. */
     async function verify(req: FastifyRequest<{ Params: { integrationId: string } }>): Promise<Hook> {
       const { integrationId } = req.params;
-      const row = z.uuid().safeParse(integrationId).success
-        ? (
-            await ctx.db.query<{ account_id: string; secret: string }>(
-              `SELECT account_id, secret FROM integrations WHERE id = $1 AND kind = 'twilio'`,
-              [integrationId],
-            )
-          )[0]
-        : undefined;
-      if (!row) throw new HttpError(404, 'unknown_integration', `integration ${integrationId} not found`);
+      const row = await hookIntegration(ctx, kind, integrationId);
       const raw = typeof req.body === 'string' ? req.body : '';
-      const multi: Params = {};
-      const params: Record<string, string> = {};
-      for (const [name, value] of new URLSearchParams(raw)) {
-        const values = multi[name] ?? [];
-        values.push(value);
-        multi[name] = values;
-        params[name] ??= value;
+      const form = parseForm(raw);
+      if (!dialect.verify(row, req, publicBaseUrl(ctx) + req.url, raw, form)) {
+        throw new HttpError(
+          403,
+          'bad_signature',
+          `${dialect.signatureName} does not match the URL and parameters`,
+        );
       }
-      const header = req.headers['x-twilio-signature'];
-      if (
-        !validTwilioSignature(
-          row.secret,
-          typeof header === 'string' ? header : undefined,
-          base() + req.url,
-          multi,
-        )
-      ) {
-        throw new HttpError(403, 'bad_signature', 'X-Twilio-Signature does not match the URL and parameters');
-      }
+      const params = form.first;
       if (!params.CallSid) throw new HttpError(400, 'invalid_request', 'body.CallSid: required');
-      return { integration: { id: integrationId, accountId: row.account_id, authToken: row.secret }, params };
+      return {
+        integration: { id: integrationId, accountId: row.account_id, cursorKey: dialect.cursorKey(row) },
+        params,
+      };
     }
 
     async function store(
@@ -167,7 +187,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
       return recordCallEvent(ctx, integration, {
         ...e,
         providerCallId: params.CallSid,
-        payload: { ...e.payload, twilio: params },
+        payload: { ...e.payload, [kind]: params },
       });
     }
 
@@ -176,7 +196,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
       const flowId = flow.id;
       const { integration, params } = hook;
       const url = (path: string) => (c: Cursor) =>
-        `${base()}/hooks/twilio/${integration.id}/${path}?cursor=${signCursor(integration.authToken, {
+        `${hookBaseUrl(ctx, kind, integration.id)}/${path}?cursor=${signCursor(integration.cursorKey, {
           ...c,
           flowId,
           callSid: params.CallSid,
@@ -185,8 +205,8 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
         gather: url('gather'),
         dial: url('dial-action'),
         voicemail: url('voicemail'),
-        recording: `${base()}/hooks/twilio/${integration.id}/recording`,
-        whisper: `${base()}/hooks/twilio/${integration.id}/whisper?${new URLSearchParams({
+        recording: `${hookBaseUrl(ctx, kind, integration.id)}/recording`,
+        whisper: `${hookBaseUrl(ctx, kind, integration.id)}/whisper?${new URLSearchParams({
           call: params.CallSid,
           lang: flow.definition.language,
         })}`,
@@ -206,13 +226,13 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
       input: (flow: Flow) => StepInput,
       log: FastifyBaseLogger,
     ): Promise<{ xml: string; result: StepResult | null; token: string }> {
-      const cursor = token ? readCursor(hook.integration.authToken, token) : null;
+      const cursor = token ? readCursor(hook.integration.cursorKey, token) : null;
       if (!cursor || cursor.callSid !== hook.params.CallSid) {
         throw new HttpError(403, 'bad_cursor', 'cursor is missing, forged or belongs to another call');
       }
       const found = await flowWithTimeZone(ctx.db, hook.integration.accountId, cursor.flowId);
       if (!found) {
-        log.warn({ flowId: cursor.flowId }, 'twilio: the call flow was deleted during the call; hanging up');
+        log.warn({ flowId: cursor.flowId }, `${kind}: the call flow was deleted during the call; hanging up`);
         return { xml: renderXml(el('Response', {}, el('Hangup'))), result: null, token: token as string };
       }
       try {
@@ -225,7 +245,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
         if (!(err instanceof StepError)) throw err;
         log.warn(
           { flowId: cursor.flowId, err: err.message },
-          'twilio: cannot step the call flow; hanging up',
+          `${kind}: cannot step the call flow; hanging up`,
         );
         return { xml: renderXml(el('Response', {}, el('Hangup'))), result: null, token: token as string };
       }
@@ -235,7 +255,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
     const opts = { schema: { hide: true }, bodyLimit: 64 * 1024 };
 
     // Incoming call: log it, attribute it, answer with the first step of the site's default flow.
-    scope.post('/hooks/twilio/:integrationId/voice', opts, async (req: Req, reply) => {
+    scope.post(`/hooks/${kind}/:integrationId/voice`, opts, async (req: Req, reply) => {
       const hook = await verify(req);
       const { params } = hook;
       const now = ctx.clock.now();
@@ -252,8 +272,8 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
         req.log.warn(
           { integrationId: hook.integration.id, callSid: params.CallSid, to, siteId: route?.siteId ?? null },
           route?.siteId
-            ? 'twilio: the site of the called number has no default call flow; hanging up'
-            : 'twilio: the called number belongs to no site; hanging up',
+            ? `${kind}: the site of the called number has no default call flow; hanging up`
+            : `${kind}: the called number belongs to no site; hanging up`,
         );
         return sendXml(reply, sayAndHangUp('This number is not configured to take calls yet. Goodbye.'));
       }
@@ -270,7 +290,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
     });
 
     // A <Dial> ended: answered → the call is the employee's; otherwise the flow goes on.
-    scope.post('/hooks/twilio/:integrationId/dial-action', opts, async (req: Req, reply) => {
+    scope.post(`/hooks/${kind}/:integrationId/dial-action`, opts, async (req: Req, reply) => {
       const hook = await verify(req);
       const { params } = hook;
       const s = params.DialCallStatus;
@@ -305,7 +325,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
     // The answering employee's leg, before it is bridged: say where the call came from (whisper). The
     // caller's CallSid rides in the URL, which X-Twilio-Signature covers.
     scope.post(
-      '/hooks/twilio/:integrationId/whisper',
+      `/hooks/${kind}/:integrationId/whisper`,
       opts,
       async (
         req: FastifyRequest<{
@@ -332,7 +352,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
     );
 
     // A menu got a key, or (through <Redirect>) no key at all.
-    scope.post('/hooks/twilio/:integrationId/gather', opts, async (req: Req, reply) => {
+    scope.post(`/hooks/${kind}/:integrationId/gather`, opts, async (req: Req, reply) => {
       const hook = await verify(req);
       const digits = hook.params.Digits ?? '';
       const out = await advance(
@@ -345,7 +365,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
     });
 
     // A voicemail was recorded (or the caller hung up while recording).
-    scope.post('/hooks/twilio/:integrationId/voicemail', opts, async (req: Req, reply) => {
+    scope.post(`/hooks/${kind}/:integrationId/voicemail`, opts, async (req: Req, reply) => {
       const hook = await verify(req);
       const out = await advance(hook, req.query.cursor, () => ({ kind: 'recorded' }), req.log);
       if (hook.params.RecordingUrl) {
@@ -360,7 +380,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
     });
 
     // Call progress of the inbound leg: a final status ends the call.
-    scope.post('/hooks/twilio/:integrationId/status', opts, async (req: Req, reply) => {
+    scope.post(`/hooks/${kind}/:integrationId/status`, opts, async (req: Req, reply) => {
       const hook = await verify(req);
       const { params } = hook;
       // Child legs of a <Dial> report per-employee progress; the call itself ends with the parent leg.
@@ -384,7 +404,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
     });
 
     // A recording (voicemail or a recorded <Dial>) is ready.
-    scope.post('/hooks/twilio/:integrationId/recording', opts, async (req: Req, reply) => {
+    scope.post(`/hooks/${kind}/:integrationId/recording`, opts, async (req: Req, reply) => {
       const hook = await verify(req);
       const { params } = hook;
       if (params.RecordingStatus === 'completed' && params.RecordingUrl) {
@@ -400,7 +420,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 }
 
-/** `POST /api/v1/integrations/twilio`: connects a Twilio (or SignalWire) account by its auth token. */
+/** `POST /api/v1/integrations/twilio`: connects a Twilio account by its auth token. */
 export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post(
@@ -412,12 +432,12 @@ export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): 
       },
     },
     async (req, reply) => {
-      const id = randomUUID();
-      await ctx.db.query(
-        'INSERT INTO integrations (account_id, id, kind, name, secret, created_at) VALUES ($1,$2,$3,$4,$5,$6)',
-        [req.accountId, id, 'twilio', req.body.name, req.body.authToken, ctx.clock.now()],
-      );
-      const hooks = `${(ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '')}/hooks/twilio/${id}`;
+      const id = await insertIntegration(ctx, req.accountId, {
+        kind: 'twilio',
+        name: req.body.name,
+        secret: req.body.authToken,
+      });
+      const hooks = hookBaseUrl(ctx, 'twilio', id);
       reply.code(201);
       // The auth token is never shown back.
       return {
