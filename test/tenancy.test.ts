@@ -66,6 +66,8 @@ describe('tenant isolation', () => {
       ['POST', `/api/v1/sites/${ids.site}/pools`, { name: 'x', region: 'Perm Krai' }],
       ['DELETE', `/api/v1/sites/${ids.site}/numbers/${ids.number}`],
       ['DELETE', `/api/v1/sites/${ids.site}/static-rules/${ids.rule}`],
+      ['PATCH', `/api/v1/sites/${ids.site}/static-rules/${ids.rule}`, { name: 'hacked' }],
+      ['DELETE', `/api/v1/sites/${ids.site}/pools/${ids.pool}`],
       ['DELETE', `/api/v1/api-keys/${ids.key}`],
       ['DELETE', `/api/v1/sites/${ids.site}`],
     ] as const;
