@@ -358,6 +358,20 @@ describe('the dashboard in Chromium', () => {
     await page.selectOption('select[name="source"]', 'google');
     await expect.poll(() => page.locator('table.calls tbody tr').count()).toBe(1);
     await page.selectOption('select[name="source"]', '');
+    // Longest conversations first: 140 s, 95 s, 45 s, then the unanswered call.
+    const rowIds = () =>
+      page
+        .locator('table.calls tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-call-id')));
+    const talkColumn = (await page.locator('table.calls thead th').allInnerTexts()).indexOf('Разговор');
+    const talks = async () =>
+      (await page.locator(`table.calls tbody tr td:nth-child(${talkColumn + 1})`).allInnerTexts()).map(norm);
+    const byTime = await rowIds();
+    await page.selectOption('select[name="sort"]', '-talkSeconds');
+    await expect.poll(async () => (await talks()).slice(0, 3)).toEqual(['2 мин 20 с', '1 мин 35 с', '45 с']);
+    expect(await rowIds()).not.toEqual(byTime);
+    await page.selectOption('select[name="sort"]', '-startedAt');
+    await expect.poll(rowIds).toEqual(byTime);
     await page.click('.column-picker summary');
     await page.check('input[name="col-landing"]');
     await page.click('.column-picker summary');

@@ -143,6 +143,9 @@ const ru = {
     prev: '← Назад',
     next: 'Вперёд →',
     notSet: '(не задано)',
+    sort: 'Порядок',
+    newestFirst: 'Сначала новые',
+    longestFirst: 'Сначала долгие',
   },
   columns: {
     startedAt: 'Дата и время',
@@ -458,6 +461,9 @@ const en: Shape<typeof ru> = {
     prev: '← Previous',
     next: 'Next →',
     notSet: '(not set)',
+    sort: 'Order',
+    newestFirst: 'Newest first',
+    longestFirst: 'Longest first',
   },
   columns: {
     startedAt: 'Date and time',
