@@ -449,6 +449,10 @@ describe('the dashboard in Chromium', () => {
     await add.locator('input[name="poolName"]').fill('Ещё один');
     await add.locator('button[type="submit"]').click();
     await expect.poll(() => add.locator('[role="alert"]').innerText()).toContain('region');
+    // Removing takes a second click.
+    await row.locator('button').click();
+    expect(await row.locator('button').innerText()).toBe('Точно?');
+    expect(await pools()).toContain('Пермь');
     await row.locator('button').click();
     await expect.poll(() => row.count()).toBe(0);
     expect(await pools()).not.toContain('Пермь');
@@ -521,6 +525,7 @@ describe('the dashboard in Chromium', () => {
     // The list never shows the key itself.
     expect(await page.locator('table.settings-table').innerText()).not.toContain(key);
     await row.locator('button:has-text("Отозвать")').click();
+    await row.locator('button:has-text("Точно?")').click();
     await expect.poll(() => row.innerText()).toContain('Отозван');
     expect((await asKey()).statusCode).toBe(401);
   });

@@ -232,6 +232,7 @@ const ru = {
     cancel: 'Отмена',
     edit: 'Изменить',
     remove: 'Удалить',
+    confirm: 'Точно?',
     error: 'Не сохранено: {{message}}',
     site: {
       title: 'Настройки сайта',
@@ -550,6 +551,7 @@ const en: Shape<typeof ru> = {
     cancel: 'Cancel',
     edit: 'Edit',
     remove: 'Remove',
+    confirm: 'Sure?',
     error: 'Not saved: {{message}}',
     site: {
       title: 'Site settings',

@@ -5,7 +5,7 @@ import { type ApiKey, api } from '../api';
 import { CopyButton } from '../CopyButton';
 import { fmtDateTime } from '../format';
 import { useDashboard } from '../state';
-import { Field, FormError, useApiMutation } from './common';
+import { ConfirmButton, Field, FormError, useApiMutation } from './common';
 
 /** The account's API keys: list, create (the key is shown once), revoke. */
 export function ApiKeys() {
@@ -60,9 +60,7 @@ export function ApiKeys() {
               </td>
               <td className="actions">
                 {!k.revoked_at && (
-                  <button type="button" className="link danger" onClick={() => revoke.mutate(k.id)}>
-                    {t('settings.keys.revoke')}
-                  </button>
+                  <ConfirmButton label={t('settings.keys.revoke')} onConfirm={() => revoke.mutate(k.id)} />
                 )}
               </td>
             </tr>

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, type PhoneNumber, type Pool } from '../api';
 import { fmtNumber } from '../format';
 import { useDashboard } from '../state';
-import { Field, FormError, orNull, useApiMutation } from './common';
+import { ConfirmButton, Field, FormError, orNull, useApiMutation } from './common';
 
 /** The site's pools and numbers: list, add, remove. */
 export function Numbers() {
@@ -50,9 +50,7 @@ export function Numbers() {
                 <td>{p.region ?? <span className="muted">{t('settings.numbers.homeRegion')}</span>}</td>
                 <td className="num">{fmtNumber(i18n.language, p.size)}</td>
                 <td className="actions">
-                  <button type="button" className="link danger" onClick={() => removePool.mutate(p.id)}>
-                    {t('settings.remove')}
-                  </button>
+                  <ConfirmButton label={t('settings.remove')} onConfirm={() => removePool.mutate(p.id)} />
                 </td>
               </tr>
             ))}
@@ -82,9 +80,7 @@ export function Numbers() {
                 <td>{n.kind === 'pool' ? poolName(n.poolId) : '—'}</td>
                 <td>{n.region ?? '—'}</td>
                 <td className="actions">
-                  <button type="button" className="link danger" onClick={() => removeNumber.mutate(n.id)}>
-                    {t('settings.remove')}
-                  </button>
+                  <ConfirmButton label={t('settings.remove')} onConfirm={() => removeNumber.mutate(n.id)} />
                 </td>
               </tr>
             ))}

@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type PhoneNumber, type StaticRule, type StaticRuleConditions } from '../api';
 import { useDashboard } from '../state';
-import { Field, FormError, orNull, useApiMutation } from './common';
+import { ConfirmButton, Field, FormError, orNull, useApiMutation } from './common';
 
 const CONDITIONS: (keyof StaticRuleConditions)[] = [
   'utmSource',
@@ -81,9 +81,7 @@ export function Rules() {
                   <button type="button" className="link" onClick={() => setEditing(r.id)}>
                     {t('settings.edit')}
                   </button>
-                  <button type="button" className="link danger" onClick={() => remove.mutate(r.id)}>
-                    {t('settings.remove')}
-                  </button>
+                  <ConfirmButton label={t('settings.remove')} onConfirm={() => remove.mutate(r.id)} />
                 </div>
               </li>
             ),

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import type { ReactNode } from 'react';
+import { type ReactNode, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api';
 
@@ -55,3 +55,23 @@ export const lines = (text: string): string[] =>
 
 /** An empty text field means "not set". */
 export const orNull = (text: string): string | null => (text.trim() === '' ? null : text.trim());
+
+/** A destructive action takes a second click on the same button ("Remove" → "Really remove?"). */
+export function ConfirmButton(props: { label: string; onConfirm: () => void }) {
+  const { t } = useTranslation();
+  const [armed, setArmed] = useState(false);
+  return (
+    <button
+      type="button"
+      className={`link danger${armed ? ' armed' : ''}`}
+      onBlur={() => setArmed(false)}
+      onClick={() => {
+        if (!armed) return setArmed(true);
+        setArmed(false);
+        props.onConfirm();
+      }}
+    >
+      {armed ? t('settings.confirm') : props.label}
+    </button>
+  );
+}
