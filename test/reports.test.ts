@@ -344,6 +344,71 @@ describe('reports API over a hand-computed fixture', () => {
     expect(numbers.body.totals).toEqual(noCost(TOTALS));
   });
 
+  it('reports static vs dynamic numbers and talk-time buckets of answered calls', async () => {
+    // Pool numbers: V1–V3 and their calls C1–C4; the default number: V4, V6–V8 and C5; static: C6.
+    const kinds = await q('number_kind', period);
+    expect(kinds.body.rows).toEqual([
+      rowN('dynamic', M(3, 4, 3, 2, 2, 2, 1, 1, 0.75, 6.7, 61.7, 1.3333)),
+      rowN('(none)', M(4, 1, 1, 1, 1, 1, 0, 0, 1, 3, 200, 0.25)),
+      rowN('static', M(0, 1, 0, 1, 0, 0, 1, 0, 1, 7, 40, null)),
+    ]);
+    expect(kinds.body.totals).toEqual(noCost(TOTALS));
+
+    // C2 unanswered; C3 20 s; C4 45 s and C6 40 s; C1 120 s; C5 200 s. Keys sort in duration order.
+    const talk = await q('talk_bucket', { ...period, sort: 'key' });
+    expect(talk.body.rows).toEqual([
+      rowN('(not set)', M(null, 1, 1, 0, 0, 0, 0, 1, 0, null, null, null)),
+      rowN('00:00-00:30', M(null, 1, 0, 0, 0, 0, 1, 0, 1, 4, 20, null)),
+      rowN('00:30-01:00', M(null, 2, 1, 2, 1, 1, 1, 0, 1, 6.5, 42.5, null)),
+      rowN('01:00-03:00', M(null, 1, 1, 1, 1, 1, 0, 0, 1, 10, 120, null)),
+      rowN('03:00-10:00', M(null, 1, 1, 1, 1, 1, 0, 0, 1, 3, 200, null)),
+    ]);
+    expect(talk.body.totals).toEqual({
+      ...noCost(TOTALS),
+      visits: null,
+      leads: null,
+      visit_to_call_conversion: null,
+    });
+    // Filters apply as to any other dimension.
+    const paid = await q('talk_bucket', { ...period, channel: 'paid_search', sort: 'key' });
+    expect(paid.body.rows.map((r: { key: string; calls: number }) => [r.key, r.calls])).toEqual([
+      ['(not set)', 1],
+      ['00:00-00:30', 1],
+      ['00:30-01:00', 1],
+      ['01:00-03:00', 1],
+    ]);
+  });
+
+  it('lists the longest calls first with sort=-talkSeconds', async () => {
+    const list = async (sort?: string) => {
+      const qs = new URLSearchParams({
+        siteId: s.site.id,
+        from: '2026-11-08T21:00:00Z',
+        to: '2026-11-10T21:00:00Z',
+        ...(sort ? { sort } : {}),
+      });
+      const res = await env.api('GET', `/api/v1/calls?${qs}`);
+      return { status: res.statusCode, body: res.json() };
+    };
+    const longest = await list('-talkSeconds');
+    expect(longest.body.items.map((c: { talkSeconds: number | null }) => c.talkSeconds)).toEqual([
+      200, 120, 45, 40, 20, 0,
+    ]);
+    const newest = await list();
+    expect(newest.body.items.map((c: { startedAt: string }) => c.startedAt)).toEqual([
+      '2026-11-10T15:00:00.000Z',
+      '2026-11-10T10:01:00.000Z',
+      '2026-11-09T21:05:00.000Z',
+      '2026-11-09T09:03:00.000Z',
+      '2026-11-09T09:01:00.000Z',
+      '2026-11-08T21:32:00.000Z',
+    ]);
+    expect((await list('-startedAt')).body).toEqual(newest.body);
+    const bad = await list('talkSeconds');
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('querystring.sort');
+  });
+
   it('compares with the previous period of equal length, per row and in totals', async () => {
     const { body } = await q('channel', { ...period, compare: 'previous' });
     expect(body.previousPeriod).toEqual({ from: '2026-11-07', to: '2026-11-08' });

@@ -93,6 +93,8 @@ describe('tenant isolation', () => {
       ['PATCH', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}`, { token: 'stolen' }],
       ['POST', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}/sync`, {}],
       ['DELETE', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}`],
+      ['PATCH', `/api/v1/sites/${ids.site}/static-rules/${ids.rule}`, { name: 'hacked' }],
+      ['DELETE', `/api/v1/sites/${ids.site}/pools/${ids.pool}`],
       ['DELETE', `/api/v1/api-keys/${ids.key}`],
       ['PATCH', `/api/v1/integrations/zadarma/${ids.zadarma}`, { name: 'hacked' }],
       ['DELETE', `/api/v1/sites/${ids.site}`],

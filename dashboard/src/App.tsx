@@ -4,12 +4,14 @@ import { useTranslation } from 'react-i18next';
 import { ApiError, api, type Me, type Site } from './api';
 import { CallCard } from './CallCard';
 import { CallLog } from './CallLog';
-import { fmtDay } from './format';
+import { DateField } from './DateField';
+import { fmtDate } from './format';
 import { LANGUAGES, type Language } from './i18n';
 import { Login } from './Login';
 import { Operator } from './Operator';
 import { Overview } from './Overview';
 import { navigate, usePath } from './router';
+import { Settings } from './settings/Settings';
 import { PRESETS, presetRange, previousRange, type Range, StateContext } from './state';
 
 export function App() {
@@ -63,7 +65,13 @@ function Dashboard({ me }: { me: Me }) {
   };
 
   const callId = /^\/calls\/([0-9a-f-]{36})$/.exec(path)?.[1];
-  const page = path.startsWith('/calls') ? 'calls' : path === '/operator' ? 'operator' : 'overview';
+  const page = path.startsWith('/calls')
+    ? 'calls'
+    : path.startsWith('/settings')
+      ? 'settings'
+      : path === '/operator'
+        ? 'operator'
+        : 'overview';
   const lang = i18n.language;
 
   return (
@@ -104,6 +112,16 @@ function Dashboard({ me }: { me: Me }) {
             }}
           >
             {t('nav.operator')}
+          </a>
+          <a
+            href="/settings"
+            className={page === 'settings' ? 'active' : ''}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/settings');
+            }}
+          >
+            {t('nav.settings')}
           </a>
         </nav>
         <div className="topbar-right">
@@ -149,20 +167,30 @@ function Dashboard({ me }: { me: Me }) {
                 ))}
               </select>
             </label>
-            <DateRangePicker
-              range={range}
-              timeZone={site.timeZone}
-              onChange={setRange}
-              compare={compare}
-              onCompare={(on) => {
-                localStorage.setItem('rt.compare', String(on));
-                setCompare(on);
-              }}
-            />
+            {page !== 'settings' && (
+              <DateRangePicker
+                range={range}
+                timeZone={site.timeZone}
+                onChange={setRange}
+                compare={compare}
+                onCompare={(on) => {
+                  localStorage.setItem('rt.compare', String(on));
+                  setCompare(on);
+                }}
+              />
+            )}
           </div>
           <StateContext.Provider value={{ site, range, compare }}>
             <main className="content">
-              {page === 'overview' ? <Overview /> : page === 'operator' ? <Operator /> : <CallLog />}
+              {page === 'overview' ? (
+                <Overview />
+              ) : page === 'calls' ? (
+                <CallLog />
+              ) : page === 'operator' ? (
+                <Operator />
+              ) : (
+                <Settings path={path} />
+              )}
               {callId && <CallCard id={callId} onClose={() => navigate('/calls')} />}
             </main>
           </StateContext.Provider>
@@ -197,35 +225,25 @@ function DateRangePicker(props: {
           </button>
         ))}
       </fieldset>
-      <label className="date">
-        <span>{t('range.from')}</span>
-        <input
-          type="date"
-          name="from"
-          value={range.from}
-          max={range.to}
-          onChange={(e) =>
-            e.target.value && props.onChange({ preset: 'custom', from: e.target.value, to: range.to })
-          }
-        />
-      </label>
-      <label className="date">
-        <span>{t('range.to')}</span>
-        <input
-          type="date"
-          name="to"
-          value={range.to}
-          min={range.from}
-          onChange={(e) =>
-            e.target.value && props.onChange({ preset: 'custom', from: range.from, to: e.target.value })
-          }
-        />
-      </label>
+      <DateField
+        name="from"
+        label={t('range.from')}
+        value={range.from}
+        max={range.to}
+        onChange={(from) => props.onChange({ preset: 'custom', from, to: range.to })}
+      />
+      <DateField
+        name="to"
+        label={t('range.to')}
+        value={range.to}
+        min={range.from}
+        onChange={(to) => props.onChange({ preset: 'custom', from: range.from, to })}
+      />
       <label
         className="compare"
         title={t('range.previous', {
-          from: fmtDay(i18n.language, prev.from),
-          to: fmtDay(i18n.language, prev.to),
+          from: fmtDate(i18n.language, prev.from),
+          to: fmtDate(i18n.language, prev.to),
         })}
       >
         <input type="checkbox" checked={props.compare} onChange={(e) => props.onCompare(e.target.checked)} />

@@ -75,11 +75,12 @@ export function CallLog() {
   const [channel, setChannel] = useState('');
   const [klass, setKlass] = useState('');
   const [source, setSource] = useState('');
+  const [sort, setSort] = useState<'-startedAt' | '-talkSeconds'>('-startedAt');
   const [offset, setOffset] = useState(0);
   const [columns, setColumns] = useState<Column[]>(loadColumns);
 
   // A new period or filter starts from the first page.
-  const filterKey = `${site.id}|${range.from}|${range.to}|${channel}|${klass}|${source}`;
+  const filterKey = `${site.id}|${range.from}|${range.to}|${channel}|${klass}|${source}|${sort}`;
   const lastKey = useRef(filterKey);
   useEffect(() => {
     if (lastKey.current !== filterKey) {
@@ -95,6 +96,7 @@ export function CallLog() {
     channel,
     class: klass,
     source,
+    sort: sort !== '-startedAt' && sort,
     limit: PAGE,
     offset,
   });
@@ -150,6 +152,15 @@ export function CallLog() {
                 {s}
               </option>
             ))}
+          </select>
+          <select
+            name="sort"
+            value={sort}
+            onChange={(e) => setSort(e.target.value as typeof sort)}
+            aria-label={t('calls.sort')}
+          >
+            <option value="-startedAt">{t('calls.newestFirst')}</option>
+            <option value="-talkSeconds">{t('calls.longestFirst')}</option>
           </select>
           <details className="column-picker">
             <summary>{t('calls.columns')}</summary>

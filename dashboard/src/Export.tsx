@@ -1,6 +1,7 @@
 import { useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, qs } from './api';
+import { CopyButton } from './CopyButton';
 import { useDashboard } from './state';
 
 type Params = Record<string, string | number | undefined | null | false>;
@@ -73,7 +74,6 @@ function SheetsDialog(props: {
   const [feed, setFeed] = useState<Feed | null>(null);
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
-  const [copied, setCopied] = useState(false);
   const relative = range.preset === 'custom' ? null : RELATIVE[range.preset];
 
   const create = async () => {
@@ -105,12 +105,6 @@ function SheetsDialog(props: {
     }
   };
 
-  const copy = async () => {
-    if (!feed) return;
-    await navigator.clipboard?.writeText(feed.formula).catch(() => {});
-    setCopied(true);
-  };
-
   return (
     <div className="drawer-backdrop sheets-backdrop">
       <section
@@ -133,9 +127,7 @@ function SheetsDialog(props: {
               <input readOnly value={feed.formula} onFocus={(e) => e.target.select()} name="formula" />
             </label>
             <p className="muted">{t('export.secret')}</p>
-            <button type="button" onClick={copy}>
-              {copied ? t('export.copied') : t('export.copy')}
-            </button>
+            <CopyButton text={feed.formula} label={t('export.copy')} />
           </>
         ) : (
           <button

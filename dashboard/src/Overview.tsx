@@ -1,9 +1,20 @@
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { api, type Metric, qs, type Report, type Timeseries } from './api';
+import { TALK_BUCKETS } from '../../src/reports/dimensions';
+import { api, type CallList, type Metric, type Metrics, qs, type Report, type Timeseries } from './api';
 import { Chart } from './Chart';
 import { ExportMenu } from './Export';
-import { fmtDuration, fmtNumber, fmtPercent } from './format';
+import {
+  addDays,
+  fmtDateTime,
+  fmtDuration,
+  fmtMoney,
+  fmtNumber,
+  fmtPercent,
+  safeHref,
+  startOfDayUtc,
+} from './format';
+import { navigate } from './router';
 import { previousRange, useDashboard } from './state';
 
 const KPIS: Metric[] = [
@@ -48,7 +59,8 @@ function useReport(dimension: string, extra: Record<string, string | number> = {
 }
 
 export function Overview() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
   const { site, range, compare } = useDashboard();
   const channels = useReport('channel', { limit: 100 });
   const keywords = useReport('keyword', { sort: 'calls', limit: 10 });
@@ -67,6 +79,10 @@ export function Overview() {
     placeholderData: (prev) => prev,
   });
 
+  const numberKinds = useReport('number_kind');
+  const talk = useReport('talk_bucket', { sort: 'key', order: 'asc' });
+  const regions = useReport('region', { sort: 'calls', limit: 10 });
+
   const totals = channels.data?.totals;
   const previous = compare ? channels.data?.previousTotals : undefined;
 
@@ -77,6 +93,7 @@ export function Overview() {
           <Kpi key={m} metric={m} value={totals?.[m]} previous={previous?.[m]} />
         ))}
       </section>
+      {totals && <Profit totals={totals} />}
 
       <section className="panel">
         <div className="panel-head">
@@ -99,6 +116,26 @@ export function Overview() {
       </section>
 
       <div className="grid-2">
+        <BarList
+          id="number-kinds"
+          title={t('overview.numberKinds')}
+          help={t('overview.numberKindsHelp')}
+          report={numberKinds.data}
+          label={(key) => t(`numberKinds.${key}`, { defaultValue: key })}
+        />
+        <ClassRatios totals={totals} />
+      </div>
+      <div className="grid-2">
+        <BarList
+          id="talk"
+          title={t('overview.talkDistribution')}
+          report={talk.data}
+          only={TALK_BUCKETS.map((b) => b.key)}
+          label={(key) => talkLabel(lang, key, t)}
+        />
+        <LongestCalls />
+      </div>
+      <div className="grid-2">
         <TopTable
           title={t('overview.topKeywords')}
           head={t('overview.keyword')}
@@ -114,7 +151,20 @@ export function Overview() {
           dimension="campaign"
         />
       </div>
-      <ChannelBars report={channels.data} />
+      <div className="grid-2">
+        <BarList
+          id="channels"
+          title={t('overview.byChannel')}
+          report={channels.data}
+          label={(key) => t(`channels.${key}`, { defaultValue: key })}
+        />
+        <BarList
+          id="regions"
+          title={t('overview.byRegion')}
+          report={regions.data}
+          label={(key) => (key === '(not set)' ? t('calls.notSet') : key)}
+        />
+      </div>
     </div>
   );
 }
@@ -221,14 +271,29 @@ function TopTable(props: {
   );
 }
 
-function ChannelBars({ report }: { report: Report | undefined }) {
+/**
+ * Calls per row as horizontal bars (targeted calls overlaid), with each row's share of the calls
+ * shown; `only` keeps the listed keys in that order (e.g. talk buckets without unanswered calls).
+ */
+function BarList(props: {
+  id: string;
+  title: string;
+  help?: string;
+  report: Report | undefined;
+  label: (key: string) => string;
+  only?: readonly string[];
+}) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
-  const rows = report?.rows.filter((r) => (r.calls ?? 0) > 0) ?? [];
-  const total = report?.totals.calls ?? 0;
+  const all = props.report?.rows ?? [];
+  const rows = (props.only ? props.only.flatMap((k) => all.filter((r) => String(r.key) === k)) : all).filter(
+    (r) => (r.calls ?? 0) > 0,
+  );
+  const total = rows.reduce((sum, r) => sum + (r.calls ?? 0), 0);
   return (
-    <section className="panel" data-table="channels">
-      <h2>{t('overview.byChannel')}</h2>
+    <section className="panel" data-table={props.id}>
+      <h2>{props.title}</h2>
+      {props.help && <p className="panel-help muted">{props.help}</p>}
       {rows.length === 0 ? (
         <p className="muted empty">{t('overview.noData')}</p>
       ) : (
@@ -237,8 +302,8 @@ function ChannelBars({ report }: { report: Report | undefined }) {
             const key = String(r.key);
             const share = total ? (r.calls ?? 0) / total : 0;
             return (
-              <li key={key}>
-                <span className="label">{t(`channels.${key}`, { defaultValue: key })}</span>
+              <li key={key} data-key={key}>
+                <span className="label">{props.label(key)}</span>
                 <span className="track">
                   <span className="fill" style={{ width: `${share * 100}%` }} />
                   <span
@@ -253,6 +318,134 @@ function ChannelBars({ report }: { report: Report | undefined }) {
           })}
         </ul>
       )}
+    </section>
+  );
+}
+
+/** "до 30 с", "1 мин – 3 мин", "более 10 мин" for a talk bucket key. */
+function talkLabel(lang: string, key: string, t: (k: string, o?: Record<string, string>) => string): string {
+  const b = TALK_BUCKETS.find((x) => x.key === key);
+  if (!b) return key;
+  if (b.to === null) return t('overview.talkOver', { d: fmtDuration(lang, b.from) });
+  if (b.from === 0) return t('overview.talkUpTo', { d: fmtDuration(lang, b.to) });
+  return `${fmtDuration(lang, b.from)} – ${fmtDuration(lang, b.to)}`;
+}
+
+const RATIOS: Metric[] = ['unique', 'unique_targeted', 'first_targeted', 'repeat'];
+
+/** How many of the period's calls were unique, unique-targeted, first-targeted and repeat. */
+function ClassRatios({ totals }: { totals: Metrics | undefined }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const calls = totals?.calls ?? 0;
+  return (
+    <section className="panel" data-table="class-ratios">
+      <h2>{t('overview.classRatios')}</h2>
+      {!calls ? (
+        <p className="muted empty">{t('overview.noData')}</p>
+      ) : (
+        <ul className="channel-bars ratios">
+          {RATIOS.map((m) => {
+            const n = totals?.[m] ?? 0;
+            return (
+              <li key={m} data-key={m}>
+                <span className="label">{t(`metrics.${m}`)}</span>
+                <span className="track">
+                  <span className={`fill ratio-${m}`} style={{ width: `${(n / calls) * 100}%` }} />
+                </span>
+                <span className="num">
+                  {t('overview.ofCalls', { n: fmtNumber(lang, n), total: fmtNumber(lang, calls) })}
+                </span>
+                <span className="num muted">{fmtPercent(lang, n / calls, 0)}</span>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** The period's longest conversations, each with its recording. */
+function LongestCalls() {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const { site, range } = useDashboard();
+  const query = qs({
+    siteId: site.id,
+    from: startOfDayUtc(range.from, site.timeZone),
+    to: startOfDayUtc(addDays(range.to, 1), site.timeZone),
+    sort: '-talkSeconds',
+    limit: 5,
+  });
+  const calls = useQuery({
+    queryKey: ['calls', query],
+    queryFn: () => api<CallList>(`/api/v1/calls?${query}`),
+    placeholderData: (prev) => prev,
+  });
+  const items = calls.data?.items.filter((c) => (c.talkSeconds ?? 0) > 0) ?? [];
+  return (
+    <section className="panel" data-table="longest-calls">
+      <h2>{t('overview.longestCalls')}</h2>
+      {items.length === 0 ? (
+        <p className="muted empty">{t('overview.noData')}</p>
+      ) : (
+        <ul className="longest-calls">
+          {items.map((c) => {
+            const recording = safeHref(c.recordingUrl);
+            return (
+              <li key={c.id} className="longest-call" data-call-id={c.id}>
+                <a
+                  href={`/calls/${c.id}`}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    navigate(`/calls/${c.id}`);
+                  }}
+                >
+                  <span className="talk">{fmtDuration(lang, c.talkSeconds)}</span>
+                  <span className="mono">{c.caller ?? t('overview.hiddenNumber')}</span>
+                  <span className="muted">{fmtDateTime(lang, c.startedAt, site.timeZone)}</span>
+                </a>
+                {recording ? (
+                  // biome-ignore lint/a11y/useMediaCaption: call recordings have no captions
+                  <audio controls preload="none" src={recording} />
+                ) : (
+                  <span className="muted">{t('card.noRecording')}</span>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** Revenue from won deals against ad costs, once the period has either. Money is in minor units. */
+function Profit({ totals }: { totals: Metrics }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const { site } = useDashboard();
+  if (!totals.cost && !totals.revenue) return null;
+  const money = (v: number | null) => (v === null ? '—' : fmtMoney(lang, v, site.currency));
+  const cells: [string, string, string][] = [
+    ['revenue', t('overview.revenue'), money(totals.revenue)],
+    ['cost', t('overview.cost'), money(totals.cost)],
+    ['profit', t('overview.profit'), money(totals.profit)],
+    ['roi', t('overview.roi'), fmtPercent(lang, totals.roi, 0)],
+  ];
+  return (
+    <section className="kpis money" data-table="profit">
+      {cells.map(([key, label, value]) => (
+        <article
+          key={key}
+          className={`kpi${key === 'profit' && (totals.profit ?? 0) < 0 ? ' loss' : ''}`}
+          data-metric={key}
+        >
+          <h3>{label}</h3>
+          <div className="kpi-value">{value}</div>
+        </article>
+      ))}
     </section>
   );
 }

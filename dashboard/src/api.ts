@@ -1,6 +1,7 @@
 import { type CallClass, CLASS_COLUMNS } from '../../src/calls/classify';
 import { METRICS, type Metric } from '../../src/reports/metrics';
 import { ALL_CHANNELS } from '../../src/tracking/channel';
+import type { StaticRuleConditions } from '../../src/tracking/static-rules';
 // The dashboard talks to the same REST API as integrators, authenticated by its session cookie.
 
 export class ApiError extends Error {
@@ -46,8 +47,54 @@ export interface Me {
 export interface Site {
   id: string;
   name: string;
+  siteKey: string;
+  domains: string[];
   timeZone: string;
   currency: string;
+  defaultNumber: string | null;
+  replaceNumbers: string[];
+  freezeMinutes: number;
+  exhaustionPolicy: 'default' | 'share';
+  /** The widget's script tag for this site. */
+  snippet: string;
+}
+
+export interface Pool {
+  id: string;
+  name: string;
+  region: string | null;
+  size: number;
+}
+
+export interface PhoneNumber {
+  id: string;
+  e164: string;
+  kind: 'pool' | 'static' | 'default';
+  poolId: string | null;
+  region: string | null;
+}
+
+export type { StaticRuleConditions };
+
+export interface StaticRule {
+  id: string;
+  name: string;
+  priority: number;
+  conditions: StaticRuleConditions;
+  numberId: string;
+  number: string;
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+}
+
+/** As GET /api/v1/api-keys lists them (snake case, as that endpoint has always answered). */
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  created_at: string;
+  revoked_at: string | null;
 }
 
 // Metric, channel and class names come from the server's own definitions, so the two never drift.

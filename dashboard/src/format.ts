@@ -34,11 +34,13 @@ export function fmtDuration(lang: string, seconds: number | null | undefined): s
   return unit(lang, s, 'second');
 }
 
+/** "24.11.2026, 10:05" / "24/11/2026, 10:05". */
 export function fmtDateTime(lang: string, iso: string, timeZone: string): string {
   return new Intl.DateTimeFormat(intlLocale(lang), {
     timeZone,
-    day: 'numeric',
-    month: 'short',
+    day: '2-digit',
+    month: '2-digit',
+    year: 'numeric',
     hour: '2-digit',
     minute: '2-digit',
   }).format(new Date(iso));
@@ -62,6 +64,37 @@ export function fmtDay(lang: string, date: string, withYear = false): string {
     month: 'short',
     ...(withYear ? { year: 'numeric' } : {}),
   }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+/** A YYYY-MM-DD calendar date as the locale writes it in digits: "24.11.2026" / "24/11/2026". */
+export function fmtDate(lang: string, date: string): string {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Intl.DateTimeFormat(intlLocale(lang), {
+    timeZone: 'UTC',
+    day: '2-digit',
+    month: '2-digit',
+    year: 'numeric',
+  }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+/**
+ * A date typed in the locale's day-month-year order ("24.11.2026", "24/11/2026", "1.2.26") or as
+ * YYYY-MM-DD, to YYYY-MM-DD; null when it is no real date.
+ */
+export function parseDate(text: string): string | null {
+  const t = text.trim();
+  let y: number;
+  let m: number;
+  let d: number;
+  const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(t);
+  const dmy = /^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})$/.exec(t);
+  if (iso) [y, m, d] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+  else if (dmy) [d, m, y] = [Number(dmy[1]), Number(dmy[2]), Number(dmy[3])];
+  else return null;
+  if (y < 100) y += 2000;
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) return null;
+  return date.toISOString().slice(0, 10);
 }
 
 // --- calendar dates in the site's time zone -------------------------------------------------------

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 
-// A tiny history router: the dashboard has three kinds of paths (/, /calls, /calls/:id).
+// A tiny history router: the dashboard's paths are /, /calls, /calls/:id and /settings/:tab.
 
 const listeners = new Set<() => void>();
 

@@ -36,6 +36,12 @@ export const callFilterFields = {
   caller: z.string().max(40).optional(),
 };
 
+/** Orders of the call log: newest first (default), or the longest conversations first. */
+export const CALL_SORTS = {
+  '-startedAt': 'c.started_at DESC, c.id',
+  '-talkSeconds': 'c.talk_seconds DESC NULLS LAST, c.started_at DESC, c.id',
+} as const;
+
 /** Calls joined with their visit and static rule: static numbers take their source from the rule. */
 export const CALLS_FROM = `FROM calls c
     LEFT JOIN visits v ON v.account_id = c.account_id AND v.id = c.visit_id

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
-import { callFilterFields, callsWhere, countCalls } from './filters.js';
+import { CALL_SORTS, callFilterFields, callsWhere, countCalls } from './filters.js';
 import { CALL_SELECT, callDetail, callView } from './view.js';
 
 const listQuery = z
@@ -12,6 +12,7 @@ const listQuery = z
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
     ...callFilterFields,
+    sort: z.enum(Object.keys(CALL_SORTS) as [keyof typeof CALL_SORTS]).default('-startedAt'),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })
@@ -26,7 +27,7 @@ export function callRoutes(app: FastifyInstance, ctx: AppContext): void {
     const whereSql = where.join(' AND ');
     const total = await countCalls(ctx.db, req.accountId, f);
     const rows = await ctx.db.query(
-      `${CALL_SELECT} WHERE ${whereSql} ORDER BY c.started_at DESC, c.id LIMIT ${f.limit} OFFSET ${f.offset}`,
+      `${CALL_SELECT} WHERE ${whereSql} ORDER BY ${CALL_SORTS[f.sort]} LIMIT ${f.limit} OFFSET ${f.offset}`,
       params,
     );
     return { total, limit: f.limit, offset: f.offset, items: rows.map(callView) };

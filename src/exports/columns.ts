@@ -119,6 +119,8 @@ const DIMENSION_LABELS: Record<string, { ru: string; en: string }> = {
   tracking_number: { ru: 'Номер', en: 'Tracking number' },
   employee: { ru: 'Сотрудник', en: 'Employee' },
   group: { ru: 'Группа', en: 'Group' },
+  number_kind: { ru: 'Тип номера', en: 'Number kind' },
+  talk_bucket: { ru: 'Длительность разговора', en: 'Talk time' },
   hour_of_day: { ru: 'Час', en: 'Hour of day' },
   day_of_week: { ru: 'День недели', en: 'Day of week' },
   date: { ru: 'Дата', en: 'Date' },

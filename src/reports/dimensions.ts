@@ -21,6 +21,8 @@ export const DIMENSIONS = [
   'tracking_number',
   'employee',
   'group',
+  'number_kind',
+  'talk_bucket',
   'hour_of_day',
   'day_of_week',
   'date',
@@ -77,6 +79,31 @@ const timeKey = (fn: (col: string) => string, cost?: string): DimensionSql => ({
   ...(cost ? { cost } : {}),
 });
 
+/**
+ * Talk-time buckets of answered calls, [from, to) in seconds. Keys are zero-padded mm:ss ranges so
+ * they sort by key in duration order ("(not set)", unanswered calls, sorts first).
+ */
+export const TALK_BUCKETS = [
+  { key: '00:00-00:30', from: 0, to: 30 },
+  { key: '00:30-01:00', from: 30, to: 60 },
+  { key: '01:00-03:00', from: 60, to: 180 },
+  { key: '03:00-10:00', from: 180, to: 600 },
+  { key: '10:00+', from: 600, to: null },
+] as const;
+
+const TALK_BUCKET_SQL = `CASE WHEN c.answered_at IS NULL OR c.talk_seconds IS NULL THEN '${NOT_SET}'
+  ${TALK_BUCKETS.map((b) => (b.to === null ? `ELSE '${b.key}'` : `WHEN c.talk_seconds < ${b.to} THEN '${b.key}'`)).join(' ')} END`;
+
+/**
+ * Static numbers (offline ads, rules) vs dynamic pool numbers (shown after a site visit); default
+ * numbers and unknown numbers are "(none)". Visits count by the number they were shown.
+ */
+const NUMBER_KIND_VISIT_SQL = `CASE v.number_method WHEN 'pool' THEN 'dynamic' WHEN 'static' THEN 'static' ELSE '${NO_CHANNEL}' END`;
+const NUMBER_KIND_CALL_SQL = `coalesce(
+  (SELECT CASE n.kind WHEN 'pool' THEN 'dynamic' WHEN 'static' THEN 'static' END
+     FROM numbers n WHERE n.account_id = c.account_id AND n.id = c.number_id),
+  CASE WHEN sr.id IS NOT NULL THEN 'static' END, '${NO_CHANNEL}')`;
+
 export const CHANNEL_CALL_SQL = `CASE WHEN cv.id IS NOT NULL THEN cv.channel WHEN sr.id IS NOT NULL THEN 'static' ELSE '${NO_CHANNEL}' END`;
 
 export const dimensionSql: Record<Dimension, DimensionSql> = {
@@ -99,6 +126,8 @@ export const dimensionSql: Record<Dimension, DimensionSql> = {
   },
   employee: { visit: null, call: notSet('c.employee') },
   group: { visit: null, call: notSet('c.group_name') },
+  number_kind: { visit: NUMBER_KIND_VISIT_SQL, call: NUMBER_KIND_CALL_SQL },
+  talk_bucket: { visit: null, call: TALK_BUCKET_SQL },
   hour_of_day: timeKey((col) => `extract(hour from ${local(col)})::int`),
   day_of_week: timeKey((col) => `extract(isodow from ${local(col)})::int`),
   // Cost rows carry a local date already.

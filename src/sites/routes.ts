@@ -16,6 +16,7 @@ import {
   siteItemParams,
   siteParams,
   updateSiteBody,
+  updateStaticRuleBody,
 } from './schemas.js';
 import { findSite, type Site, siteColumns } from './store.js';
 
@@ -177,6 +178,29 @@ export function siteRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
+  r.delete(
+    '/api/v1/sites/:siteId/pools/:id',
+    { schema: { tags: ['numbers'], params: siteItemParams } },
+    async (req, reply) => {
+      // A pool's numbers would be left in no pool and never handed out: they go first.
+      const deleted = await db.query(
+        `DELETE FROM pools p WHERE p.account_id = $1 AND p.site_id = $2 AND p.id = $3
+            AND NOT EXISTS (SELECT 1 FROM numbers n WHERE n.account_id = p.account_id AND n.pool_id = p.id)
+         RETURNING p.id`,
+        [req.accountId, req.params.siteId, req.params.id],
+      );
+      if (deleted.length === 0) {
+        const exists = await db.query(
+          'SELECT 1 FROM pools WHERE account_id = $1 AND site_id = $2 AND id = $3',
+          [req.accountId, req.params.siteId, req.params.id],
+        );
+        if (exists.length === 0) throw new HttpError(404, 'not_found', `Pool ${req.params.id} not found`);
+        throw new HttpError(409, 'conflict', 'The pool still has numbers: remove them first');
+      }
+      reply.code(204);
+    },
+  );
+
   // Numbers
   r.get(
     '/api/v1/sites/:siteId/numbers',
@@ -255,6 +279,23 @@ export function siteRoutes(app: FastifyInstance, ctx: AppContext): void {
   );
 
   // Static channel rules
+  async function requireStaticNumber(accountId: string, siteId: string, numberId: string): Promise<void> {
+    const number = await db.query<{ kind: string }>(
+      'SELECT kind FROM numbers WHERE account_id = $1 AND site_id = $2 AND id = $3',
+      [accountId, siteId, numberId],
+    );
+    if (number.length === 0) {
+      throw new HttpError(400, 'invalid_request', `body.numberId: number ${numberId} not found`);
+    }
+    if (number[0].kind !== 'static') {
+      throw new HttpError(
+        400,
+        'invalid_request',
+        'body.numberId: a static rule needs a number of kind static',
+      );
+    }
+  }
+
   r.get(
     '/api/v1/sites/:siteId/static-rules',
     { schema: { tags: ['numbers'], params: siteParams } },
@@ -276,20 +317,7 @@ export function siteRoutes(app: FastifyInstance, ctx: AppContext): void {
     { schema: { tags: ['numbers'], params: siteParams, body: createStaticRuleBody } },
     async (req, reply) => {
       const site = await requireSite(req.accountId, req.params.siteId);
-      const number = await db.query(
-        `SELECT kind FROM numbers WHERE account_id = $1 AND site_id = $2 AND id = $3`,
-        [req.accountId, site.id, req.body.numberId],
-      );
-      if (number.length === 0) {
-        throw new HttpError(400, 'invalid_request', `body.numberId: number ${req.body.numberId} not found`);
-      }
-      if (number[0].kind !== 'static') {
-        throw new HttpError(
-          400,
-          'invalid_request',
-          'body.numberId: a static rule needs a number of kind static',
-        );
-      }
+      await requireStaticNumber(req.accountId, site.id, req.body.numberId);
       const b = req.body;
       const rows = await db.query(
         `INSERT INTO static_rules (account_id, id, site_id, name, priority, conditions, number_id, source, medium,
@@ -311,6 +339,40 @@ export function siteRoutes(app: FastifyInstance, ctx: AppContext): void {
         ],
       );
       reply.code(201);
+      return camelize(rows[0]);
+    },
+  );
+
+  r.patch(
+    '/api/v1/sites/:siteId/static-rules/:id',
+    { schema: { tags: ['numbers'], params: siteItemParams, body: updateStaticRuleBody } },
+    async (req) => {
+      const b = req.body;
+      if (b.numberId !== undefined) await requireStaticNumber(req.accountId, req.params.siteId, b.numberId);
+      const rows = await db.query(
+        `UPDATE static_rules SET name = coalesce($4, name), priority = coalesce($5, priority),
+                conditions = coalesce($6::jsonb, conditions), number_id = coalesce($7, number_id),
+                source = CASE WHEN $8 THEN $9 ELSE source END, medium = CASE WHEN $10 THEN $11 ELSE medium END,
+                campaign = CASE WHEN $12 THEN $13 ELSE campaign END
+          WHERE account_id = $1 AND site_id = $2 AND id = $3
+         RETURNING id, name, priority, conditions, number_id, source, medium, campaign, created_at`,
+        [
+          req.accountId,
+          req.params.siteId,
+          req.params.id,
+          b.name ?? null,
+          b.priority ?? null,
+          b.conditions ? JSON.stringify(b.conditions) : null,
+          b.numberId ?? null,
+          b.source !== undefined,
+          b.source ?? null,
+          b.medium !== undefined,
+          b.medium ?? null,
+          b.campaign !== undefined,
+          b.campaign ?? null,
+        ],
+      );
+      if (rows.length === 0) throw new HttpError(404, 'not_found', `Static rule ${req.params.id} not found`);
       return camelize(rows[0]);
     },
   );

@@ -75,17 +75,27 @@ export const createNumberBody = z
   })
   .strict();
 
+const staticRuleFields = {
+  name: z.string().min(1).max(200),
+  priority: z.number().int().min(-1000).max(1000),
+  conditions: staticRuleConditionsSchema,
+  numberId: z.uuid(),
+  source: z.string().max(200).nullable(),
+  medium: z.string().max(200).nullable(),
+  campaign: z.string().max(500).nullable(),
+};
+
 export const createStaticRuleBody = z
   .object({
-    name: z.string().min(1).max(200),
-    priority: z.number().int().min(-1000).max(1000).default(0),
-    conditions: staticRuleConditionsSchema,
-    numberId: z.uuid(),
-    source: z.string().max(200).nullable().default(null),
-    medium: z.string().max(200).nullable().default(null),
-    campaign: z.string().max(500).nullable().default(null),
+    ...staticRuleFields,
+    priority: staticRuleFields.priority.default(0),
+    source: staticRuleFields.source.default(null),
+    medium: staticRuleFields.medium.default(null),
+    campaign: staticRuleFields.campaign.default(null),
   })
   .strict();
+
+export const updateStaticRuleBody = z.object(staticRuleFields).partial().strict();
 
 export const siteParams = z.object({ siteId: z.uuid() });
 export const siteItemParams = z.object({ siteId: z.uuid(), id: z.uuid() });
