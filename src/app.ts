@@ -11,6 +11,7 @@ import { bulkRoutes } from './bulk/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { conversionRoutes } from './conversions/routes.js';
 import { costRoutes } from './costs/routes.js';
 import type { Db } from './db/db.js';
 import { exportRoutes, feedRoutes } from './exports/routes.js';
@@ -173,6 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     costRoutes(api, ctx);
     dealRoutes(api, ctx);
     bulkRoutes(api, ctx);
+    conversionRoutes(api, ctx);
   });
 
   await operatorRoutes(app, ctx);

@@ -40,6 +40,14 @@ const configSchema = z.object({
    * dataDir/secret-key; servers sharing a PostgreSQL database must share this value.
    */
   secretKey: z.string().min(32).optional(),
+  /** Base URL of the GA4 Measurement Protocol (conversions out); tests point it at a local stand-in. */
+  ga4Url: z.url().default('https://www.google-analytics.com'),
+  /** Base URL of the Yandex Metrika management API (offline calls upload). */
+  metrikaUrl: z.url().default('https://api-metrika.yandex.net'),
+  /** Base URL of the Google Ads API. */
+  googleAdsUrl: z.url().default('https://googleads.googleapis.com'),
+  /** Base URL of Google's OAuth 2.0 token endpoint (`/token`). */
+  googleOauthUrl: z.url().default('https://oauth2.googleapis.com'),
 });
 
 export type Config = z.infer<typeof configSchema> & {
@@ -65,6 +73,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sweepRingingMinutes: env.RINGTRACE_SWEEP_RINGING_MINUTES || undefined,
     sweepAnsweredMinutes: env.RINGTRACE_SWEEP_ANSWERED_MINUTES || undefined,
     secretKey: env.RINGTRACE_SECRET_KEY || undefined,
+    ga4Url: env.RINGTRACE_GA4_URL || undefined,
+    metrikaUrl: env.RINGTRACE_METRIKA_URL || undefined,
+    googleAdsUrl: env.RINGTRACE_GOOGLE_ADS_URL || undefined,
+    googleOauthUrl: env.RINGTRACE_GOOGLE_OAUTH_URL || undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

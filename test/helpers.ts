@@ -3,7 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createAccount, createApiKey } from '../src/accounts/keys.js';
 import { buildApp } from '../src/app.js';
 import { ManualClock } from '../src/clock.js';
-import { loadConfig } from '../src/config.js';
+import { type Config, loadConfig } from '../src/config.js';
 import { type Db, openDb } from '../src/db/db.js';
 import { migrate } from '../src/db/migrate.js';
 import { signBody } from '../src/telephony/generic.js';
@@ -30,17 +30,21 @@ export interface TestEnv {
   key: string;
   /** inject() with the account's API key. */
   api: (
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     url: string,
     body?: unknown,
   ) => Promise<LightMyRequestResponse>;
   close: () => Promise<void>;
 }
 
-export async function testEnv(start = '2026-11-02T09:00:00Z', poolSize = 10): Promise<TestEnv> {
+export async function testEnv(
+  start = '2026-11-02T09:00:00Z',
+  poolSize = 10,
+  config: Partial<Config> = {},
+): Promise<TestEnv> {
   const db = await testDb(poolSize);
   const clock = new ManualClock(start);
-  const app = await buildApp({ config: loadConfig({}, { logLevel: 'silent' }), db, clock });
+  const app = await buildApp({ config: loadConfig({}, { logLevel: 'silent', ...config }), db, clock });
   const accountId = await createAccount(db, clock, 'Test account');
   const { key } = await createApiKey(db, clock, accountId, 'test');
   const api: TestEnv['api'] = (method, url, body) =>

@@ -19,6 +19,11 @@ const visitBody = z
     title: z.string().max(1000).optional(),
     gaClientId: z.string().max(100).optional(),
     ymUid: z.string().max(100).optional(),
+    /** GA4 session id from the _ga_<container> cookie. */
+    gaSessionId: z
+      .string()
+      .regex(/^\d{1,20}$/, 'must be the digits of a GA4 session id')
+      .optional(),
   })
   .strict();
 
@@ -50,6 +55,7 @@ export function trackingRoutes(app: FastifyInstance, ctx: AppContext): void {
       title: req.body.title ?? null,
       gaClientId: req.body.gaClientId ?? null,
       ymUid: req.body.ymUid ?? null,
+      gaSessionId: req.body.gaSessionId ?? null,
       ip: req.ip,
       userAgent: req.headers['user-agent'],
     });

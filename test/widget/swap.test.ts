@@ -18,7 +18,17 @@ import {
 const T = { timeout: 30_000 };
 const SWAPPED = '+7 (499) 777-88-99';
 const ORIGINAL = '+7 (495) 123-45-67';
-const PAYLOAD_KEYS = ['site', 'visitor', 'visit', 'url', 'referrer', 'title', 'gaClientId', 'ymUid'];
+const PAYLOAD_KEYS = [
+  'site',
+  'visitor',
+  'visit',
+  'url',
+  'referrer',
+  'title',
+  'gaClientId',
+  'ymUid',
+  'gaSessionId',
+];
 
 let browser: Browser;
 let server: FixtureServer;
@@ -148,6 +158,12 @@ describe('rt.js widget in Chromium', () => {
       await context.addCookies([
         { name: '_ga', value: 'GA1.1.123.456', url: server.siteUrl },
         { name: '_ym_uid', value: '1700000000123456789', url: server.siteUrl },
+        // GA4's session cookie in its 2025 "GS2" format; the session id follows "s".
+        {
+          name: '_ga_SM37QL5J42',
+          value: 'GS2.1.s1747132561$o28$g0$t1747132655$j60$l0$h0',
+          url: server.siteUrl,
+        },
       ]);
       const page = await newPage(context);
       const from = server.requests.length;
@@ -165,6 +181,7 @@ describe('rt.js widget in Chromium', () => {
         title: 'Диваны на заказ — мебельная фабрика «Уютный дом»',
         gaClientId: '123.456',
         ymUid: '1700000000123456789',
+        gaSessionId: '1747132561',
       });
       // No visitor/visit on a first visit; no utm_* or click-id fields: the server parses `url`.
       expect(Object.keys(visit.body).every((k) => PAYLOAD_KEYS.includes(k))).toBe(true);
