@@ -29,7 +29,7 @@ export const settingsBody = z
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code in capitals such as RUB')
       .optional(),
     /** Minutes to wait after a call ends or a lead arrives before sending, so a quick deal's revenue counts. */
-    delayMinutes: z.number().int().min(0).max(10_080).default(0),
+    delayMinutes: z.number().int().min(0).max(4320).default(0),
     calls: z
       .object({
         class: z.enum(CALL_RULE_CLASSES),
