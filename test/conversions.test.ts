@@ -231,7 +231,7 @@ describe('conversions out', () => {
       refresh_token: '1//refresh-token',
     });
     expect(upload.method).toBe('POST');
-    expect(path(upload)).toBe('/v22/customers/1234567890:uploadClickConversions');
+    expect(path(upload)).toBe('/v26/customers/1234567890:uploadClickConversions');
     expect(upload.headers).toMatchObject({
       authorization: 'Bearer ya29.access',
       'developer-token': 'dev-token',
@@ -588,5 +588,84 @@ describe('conversions out', () => {
       (await other.api('POST', `/api/v1/sites/${o.site.id}/conversions/deliveries/${myJob}/retry`))
         .statusCode,
     ).toBe(404);
+  });
+  describe('edge cases', () => {
+    let number: string;
+    beforeAll(async () => {
+      ga4.answer(() => ({ status: 204 }));
+      metrika.answer(metrikaOk);
+      google.answer(googleOk);
+      env.clock.set('2026-11-03T12:00:00Z');
+      expect((await env.api('PUT', `/api/v1/sites/${s.site.id}/conversions`, settings)).statusCode).toBe(200);
+      const v = await postVisit(env.app, {
+        site: s.site.siteKey,
+        url: CALL_URL,
+        gaClientId: GA_CLIENT,
+        ymUid: YM_UID,
+        gaSessionId: GA_SESSION,
+      });
+      number = v.json().number.e164;
+      // A later page of the same visit in a new GA4 session: conversions join the latest one.
+      const next = await postVisit(env.app, {
+        site: s.site.siteKey,
+        visitor: v.json().visitor,
+        visit: v.json().visit,
+        url: 'https://divany.example/contacts',
+        gaSessionId: '1747140000',
+      });
+      expect(next.json().visit).toBe(v.json().visit);
+    });
+
+    it('sends the GA4 session of the latest page', async () => {
+      const gaBefore = ga4.requests.length;
+      await makeCall('+79161230010', number);
+      await run();
+      expect(jsonOf(ga4.requests[gaBefore]).events[0].params.session_id).toBe('1747140000');
+    });
+
+    it('a conversion arriving while its Metrika batch is being uploaded gets its own upload', async () => {
+      const a = await makeCall('+79161230011', number);
+      const [batchA] = await deliveries(`?callId=${a.id}&destination=metrika`);
+      // A worker has claimed the batch (its lease runs to 12:10) and is uploading it.
+      await env.db.query('UPDATE jobs SET locked_until = $2 WHERE id = $1', [
+        batchA.job.id,
+        new Date('2026-11-03T12:10:00Z'),
+      ]);
+      env.clock.advance(MINUTE);
+      const b = await makeCall('+79161230012', number);
+      const [batchB] = await deliveries(`?callId=${b.id}&destination=metrika`);
+      expect(batchB.job.id).not.toBe(batchA.job.id);
+      const before = metrika.requests.length;
+      env.clock.set('2026-11-03T12:10:00Z');
+      await run();
+      const uploads = metrika.requests.slice(before);
+      expect(uploads).toHaveLength(2);
+      const phones = await Promise.all(
+        uploads.map(async (u) => ((await multipartForm(u)).get('file') as File).text()),
+      );
+      // The 12:00 batch also holds the call of the test before; each new call is in exactly one upload.
+      expect(phones.filter((csv) => csv.includes('+79161230011'))).toHaveLength(1);
+      expect(phones.filter((csv) => csv.includes('+79161230012'))).toHaveLength(1);
+      expect(phones.find((csv) => csv.includes('+79161230011'))).not.toContain('+79161230012');
+    });
+
+    it('a refused OAuth refresh fails the Google Ads conversion at once, without an upload', async () => {
+      google.answer((req) =>
+        path(req) === '/token'
+          ? {
+              status: 400,
+              body: { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' },
+            }
+          : googleOk(req),
+      );
+      const before = google.requests.length;
+      const call = await makeCall('+79161230013', number);
+      await run();
+      expect(google.requests.slice(before).map(path)).toEqual(['/token']);
+      const [ads] = await deliveries(`?callId=${call.id}&destination=google_ads`);
+      expect(ads.job).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(ads.job.lastError).toContain('invalid_grant');
+      google.answer(googleOk);
+    });
   });
 });

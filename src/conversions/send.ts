@@ -14,8 +14,8 @@ import { loadSettings, type OpenDestinations, type SiteConversionSettings } from
 
 type Ctx = Pick<AppContext, 'db' | 'config' | 'secrets'>;
 
-/** Google Ads API version of the REST paths. */
-export const GOOGLE_ADS_API_VERSION = 'v22';
+/** Google Ads API version of the REST paths; v22 was sunset on 2026-10-07 and Google recommends v26 to start. */
+export const GOOGLE_ADS_API_VERSION = 'v26';
 const TIMEOUT_MS = 15_000;
 
 /** A conversion with what the senders need of its call or lead, visit and site. */
@@ -187,7 +187,7 @@ export function metrikaCsv(
 
 /**
  * The uploadClickConversions body of one conversion
- * (https://developers.google.com/google-ads/api/rest/reference/rest/v22/customers/uploadClickConversions).
+ * (https://developers.google.com/google-ads/api/rest/reference/rest/v26/customers/uploadClickConversions).
  * orderId is our conversion id, so Google drops a repeated upload of the same conversion.
  */
 export function googleAdsBody(
