@@ -667,5 +667,20 @@ describe('conversions out', () => {
       expect(ads.job.lastError).toContain('invalid_grant');
       google.answer(googleOk);
     });
+
+    it('a conversion whose visit lost the matching id is not sent', async () => {
+      const v = await postVisit(env.app, { site: s.site.siteKey, url: CALL_URL, gaClientId: '777.888' });
+      const call = await makeCall('+79161230014', v.json().number.e164);
+      // As if the call had been re-attributed to a visit without a Google click.
+      await env.db.query('UPDATE visits SET gclid = NULL WHERE id = $1', [v.json().visit]);
+      const before = google.requests.length;
+      await run();
+      expect(google.requests.length).toBe(before);
+      const [ads] = await deliveries(`?callId=${call.id}&destination=google_ads`);
+      expect(ads.job).toMatchObject({
+        status: 'failed',
+        lastError: 'the visit of the conversion no longer has a gclid',
+      });
+    });
   });
 });

@@ -255,14 +255,24 @@ async function settingsFor(ctx: Ctx, accountId: string, siteId: string, destinat
   return settings;
 }
 
-async function oneConversion(ctx: Ctx, job: QueuedJob<{ conversionId: string }>) {
+/**
+ * The conversion of a one-conversion job. Its call may have been re-attributed since it was recorded; without
+ * the id the destination matches on it cannot be sent.
+ */
+async function oneConversion(
+  ctx: Ctx,
+  job: QueuedJob<{ conversionId: string }>,
+  needs: 'gaClientId' | 'gclid',
+) {
   const [c] = await conversionData(ctx.db, job.accountId, { id: job.payload.conversionId });
   if (!c) throw new JobFailure('the conversion no longer exists', { retry: false });
+  if (!c[needs])
+    throw new JobFailure(`the visit of the conversion no longer has a ${needs}`, { retry: false });
   return c;
 }
 
 async function sendGa4(ctx: Ctx, job: QueuedJob<{ conversionId: string }>) {
-  const c = await oneConversion(ctx, job);
+  const c = await oneConversion(ctx, job, 'gaClientId');
   const settings = await settingsFor(ctx, job.accountId, c.siteId, 'ga4');
   const ga4 = settings.destinations.ga4 as NonNullable<OpenDestinations['ga4']>;
   const body = ga4Body(settings, c);
@@ -282,7 +292,7 @@ async function sendGa4(ctx: Ctx, job: QueuedJob<{ conversionId: string }>) {
 }
 
 async function sendGoogleAds(ctx: Ctx, job: QueuedJob<{ conversionId: string }>) {
-  const c = await oneConversion(ctx, job);
+  const c = await oneConversion(ctx, job, 'gclid');
   const settings = await settingsFor(ctx, job.accountId, c.siteId, 'googleAds');
   const ads = settings.destinations.googleAds as NonNullable<OpenDestinations['googleAds']>;
   // OAuth 2.0 refresh-token grant (https://developers.google.com/identity/protocols/oauth2/web-server#offline).
@@ -327,8 +337,11 @@ async function sendGoogleAds(ctx: Ctx, job: QueuedJob<{ conversionId: string }>)
 }
 
 async function sendMetrikaBatch(ctx: Ctx, job: QueuedJob<MetrikaBatchPayload>) {
-  const rows = await conversionData(ctx.db, job.accountId, { jobId: job.id });
-  if (rows.length === 0) return { skipped: 'no conversions in this batch' };
+  const all = await conversionData(ctx.db, job.accountId, { jobId: job.id });
+  // A call re-attributed since it was recorded may have lost the id this upload matches on.
+  const rows = all.filter((c) => (job.payload.idType === 'CLIENT_ID' ? c.ymUid : c.yclid));
+  const withoutId = all.filter((c) => !rows.includes(c)).map((c) => c.id);
+  if (rows.length === 0) return { skipped: 'no conversions with an id in this batch', withoutId };
   const settings = await settingsFor(ctx, job.accountId, job.payload.siteId, 'metrika');
   const metrika = settings.destinations.metrika as NonNullable<OpenDestinations['metrika']>;
   const csv = metrikaCsv(settings, job.payload.idType, rows);
@@ -340,7 +353,7 @@ async function sendMetrikaBatch(ctx: Ctx, job: QueuedJob<MetrikaBatchPayload>) {
     headers: { authorization: `OAuth ${metrika.oauthToken}` },
     body: form,
   });
-  const detail = { url, conversions: rows.map((r) => r.id), csv };
+  const detail = { url, conversions: rows.map((r) => r.id), withoutId, csv };
   // Errors come as {errors: [{error_type, message}], code, message}; 400 (bad file) and 403 (no access)
   // are final.
   failOn('Metrika', a, detail);
