@@ -167,6 +167,14 @@ describe('conversions out', () => {
       [s.site.id],
     );
     expect(JSON.stringify(row.destinations)).not.toContain('ga-secret');
+    const spec = (await env.app.inject({ method: 'GET', url: '/api/docs/json' })).json();
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/sites/{siteId}/conversions',
+        '/api/v1/sites/{siteId}/conversions/deliveries',
+        '/api/v1/sites/{siteId}/conversions/deliveries/{jobId}/retry',
+      ]),
+    );
   });
 
   it('a call that is not targeted is not sent when the rule asks for targeted calls', async () => {
