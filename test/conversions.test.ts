@@ -103,7 +103,8 @@ describe('conversions out', () => {
       url: CALL_URL,
       gaClientId: GA_CLIENT,
       ymUid: YM_UID,
-      gaSessionId: GA_SESSION,
+      // Two GA4 properties on the page; the configured one is G-TEST12345.
+      gaSessions: `OTHER9:1111,TEST12345:${GA_SESSION}`,
     });
     expect(visit.statusCode, visit.body).toBe(200);
     visitNumber = visit.json().number.e164;
@@ -610,7 +611,8 @@ describe('conversions out', () => {
         url: CALL_URL,
         gaClientId: GA_CLIENT,
         ymUid: YM_UID,
-        gaSessionId: GA_SESSION,
+        // Two GA4 properties on the page; the configured one is G-TEST12345.
+        gaSessions: `OTHER9:1111,TEST12345:${GA_SESSION}`,
       });
       number = v.json().number.e164;
       // A later page of the same visit in a new GA4 session: conversions join the latest one.
@@ -619,7 +621,7 @@ describe('conversions out', () => {
         visitor: v.json().visitor,
         visit: v.json().visit,
         url: 'https://divany.example/contacts',
-        gaSessionId: '1747140000',
+        gaSessions: 'TEST12345:1747140000',
       });
       expect(next.json().visit).toBe(v.json().visit);
     });

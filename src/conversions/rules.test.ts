@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   callCounts,
   conversionValue,
+  ga4SessionFor,
   googleAdsDateTime,
   metrikaBatchDue,
   reachableDestinations,
@@ -42,6 +43,13 @@ describe('conversion rules', () => {
     expect(reachableDestinations(['ga4'], 'call', { ...none, gaClientId: '1.2', gclid: 'g' })).toEqual([
       'ga4',
     ]);
+  });
+
+  it('picks the GA4 session of the configured property', () => {
+    const sessions = 'SM37QL5J42:1747132561,TEST12345:1673933110';
+    expect(ga4SessionFor(sessions, 'G-TEST12345')).toBe('1673933110');
+    expect(ga4SessionFor(sessions, 'G-NOPE')).toBeNull();
+    expect(ga4SessionFor(null, 'G-TEST12345')).toBeNull();
   });
 
   it('uses won revenue when asked and present, else the fixed value', () => {

@@ -64,6 +64,19 @@ export function reachableDestinations(
   });
 }
 
+/**
+ * The GA4 session id of one property from the widget's "<container>:<session id>,…" list: the cookie
+ * _ga_<container> belongs to the property with measurement id G-<container>.
+ */
+export function ga4SessionFor(sessions: string | null, measurementId: string): string | null {
+  const container = measurementId.replace(/^G-/, '');
+  for (const pair of sessions?.split(',') ?? []) {
+    const [name, id] = pair.split(':');
+    if (name === container) return id;
+  }
+  return null;
+}
+
 /** Value in major units and currency: won deal revenue when the rule asks for it and there is some. */
 export function conversionValue(
   rules: ConversionRules,

@@ -2,7 +2,7 @@ import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { JobFailure, type JobKinds, type QueuedJob } from '../jobs/queue.js';
 import { CONVERSION_JOB, type MetrikaBatchPayload } from './enqueue.js';
-import { conversionValue, googleAdsDateTime } from './rules.js';
+import { conversionValue, ga4SessionFor, googleAdsDateTime } from './rules.js';
 import { loadSettings, type OpenDestinations, type SiteConversionSettings } from './settings.js';
 
 /*
@@ -39,7 +39,7 @@ export interface ConversionData {
   pageUrl: string | null;
   leadType: string | null;
   gaClientId: string | null;
-  gaSessionId: string | null;
+  gaSessions: string | null;
   ymUid: string | null;
   yclid: string | null;
   gclid: string | null;
@@ -51,7 +51,7 @@ const DATA_SQL = `
          s.time_zone, s.currency, c.caller, c.status, c.answered_at IS NOT NULL AS answered, c.talk_seconds,
          c.wait_seconds, c.method = 'static' AS is_static, c.is_unique, c.is_targeted, c.is_unique_targeted,
          c.is_first_targeted, c.is_missed, coalesce(c.call_page_url, l.url, v.landing_url) AS page_url,
-         l.type AS lead_type, v.ga_client_id, v.ga_session_id, v.ym_uid, v.yclid, v.gclid,
+         l.type AS lead_type, v.ga_client_id, v.ga_sessions, v.ym_uid, v.yclid, v.gclid,
          (SELECT coalesce(sum(d.amount_minor), 0)::float8 FROM deals d
            WHERE d.account_id = cv.account_id AND d.status = 'won'
              AND (d.call_id = cv.call_id OR d.lead_id = cv.lead_id)) AS won_minor
@@ -93,7 +93,7 @@ async function conversionData(
     pageUrl: r.page_url as string | null,
     leadType: r.lead_type as string | null,
     gaClientId: r.ga_client_id as string | null,
-    gaSessionId: r.ga_session_id as string | null,
+    gaSessions: r.ga_sessions as string | null,
     ymUid: r.ym_uid as string | null,
     yclid: r.yclid as string | null,
     gclid: r.gclid as string | null,
@@ -113,7 +113,8 @@ function valueFor(settings: SiteConversionSettings, c: ConversionData) {
 export function ga4Body(settings: SiteConversionSettings, c: ConversionData) {
   const { value, currency } = valueFor(settings, c);
   const params: Record<string, string | number> = {};
-  if (c.gaSessionId) params.session_id = c.gaSessionId;
+  const sessionId = ga4SessionFor(c.gaSessions, settings.destinations.ga4?.measurementId ?? '');
+  if (sessionId) params.session_id = sessionId;
   params.engagement_time_msec = 1;
   params.value = value;
   params.currency = currency;

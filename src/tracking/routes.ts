@@ -19,10 +19,13 @@ const visitBody = z
     title: z.string().max(1000).optional(),
     gaClientId: z.string().max(100).optional(),
     ymUid: z.string().max(100).optional(),
-    /** GA4 session id from the _ga_<container> cookie. */
-    gaSessionId: z
+    /** GA4 session ids per property from the _ga_<container> cookies: "<container>:<session id>,…". */
+    gaSessions: z
       .string()
-      .regex(/^\d{1,20}$/, 'must be the digits of a GA4 session id')
+      .regex(
+        /^\w{1,30}:\d{1,20}(,\w{1,30}:\d{1,20}){0,9}$/,
+        'must be <container>:<session id> pairs joined by commas',
+      )
       .optional(),
   })
   .strict();
@@ -55,7 +58,7 @@ export function trackingRoutes(app: FastifyInstance, ctx: AppContext): void {
       title: req.body.title ?? null,
       gaClientId: req.body.gaClientId ?? null,
       ymUid: req.body.ymUid ?? null,
-      gaSessionId: req.body.gaSessionId ?? null,
+      gaSessions: req.body.gaSessions ?? null,
       ip: req.ip,
       userAgent: req.headers['user-agent'],
     });

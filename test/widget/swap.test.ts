@@ -27,7 +27,7 @@ const PAYLOAD_KEYS = [
   'title',
   'gaClientId',
   'ymUid',
-  'gaSessionId',
+  'gaSessions',
 ];
 
 let browser: Browser;
@@ -158,12 +158,13 @@ describe('rt.js widget in Chromium', () => {
       await context.addCookies([
         { name: '_ga', value: 'GA1.1.123.456', url: server.siteUrl },
         { name: '_ym_uid', value: '1700000000123456789', url: server.siteUrl },
-        // GA4's session cookie in its 2025 "GS2" format; the session id follows "s".
+        // GA4 session cookies of two properties: the 2025 "GS2" format (session id after "s") and "GS1".
         {
           name: '_ga_SM37QL5J42',
           value: 'GS2.1.s1747132561$o28$g0$t1747132655$j60$l0$h0',
           url: server.siteUrl,
         },
+        { name: '_ga_ABCDEF1234', value: 'GS1.1.1673933110.12.0.1673933110.60.0.0', url: server.siteUrl },
       ]);
       const page = await newPage(context);
       const from = server.requests.length;
@@ -181,8 +182,12 @@ describe('rt.js widget in Chromium', () => {
         title: 'Диваны на заказ — мебельная фабрика «Уютный дом»',
         gaClientId: '123.456',
         ymUid: '1700000000123456789',
-        gaSessionId: '1747132561',
+        gaSessions: expect.any(String),
       });
+      expect(visit.body.gaSessions.split(',').sort()).toEqual([
+        'ABCDEF1234:1673933110',
+        'SM37QL5J42:1747132561',
+      ]);
       // No visitor/visit on a first visit; no utm_* or click-id fields: the server parses `url`.
       expect(Object.keys(visit.body).every((k) => PAYLOAD_KEYS.includes(k))).toBe(true);
       await ready(page);

@@ -1,8 +1,9 @@
 -- Conversions out (issue 6 item 4): calls and leads sent to GA4, Yandex Metrika and Google Ads through the
 -- job queue (013). One rule set per site; one conversion row per (destination, call or lead, name).
 
--- GA4's session id from the _ga_<container> cookie, captured by the widget (sent as the MP session_id).
-ALTER TABLE visits ADD COLUMN ga_session_id text;
+-- GA4 session ids per property from the _ga_<container> cookies, as the widget sends them:
+-- "<container>:<session id>,…" (the MP session_id of the property whose measurement id is G-<container>).
+ALTER TABLE visits ADD COLUMN ga_sessions text;
 
 CREATE TABLE conversion_settings (
   account_id uuid NOT NULL,
