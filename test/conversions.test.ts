@@ -678,6 +678,36 @@ describe('conversions out', () => {
       google.answer(googleOk);
     });
 
+    it('retries after a dropped connection; a Metrika 403 fails the upload at once', async () => {
+      ga4.answer(() => ({ status: 0 }));
+      metrika.answer(() => ({
+        status: 403,
+        body: { errors: [{ error_type: 'access_denied', message: 'Access denied' }], code: 403 },
+      }));
+      env.clock.set('2026-11-03T13:00:00Z');
+      const v = await postVisit(env.app, {
+        site: s.site.siteKey,
+        url: CALL_URL,
+        gaClientId: GA_CLIENT,
+        ymUid: YM_UID,
+      });
+      const call = await makeCall('+79161230015', v.json().number.e164);
+      const [dropped] = (await run()).filter((r) => r.kind === 'conversion.ga4');
+      expect(dropped).toMatchObject({ status: 'pending', success: false });
+      expect(dropped.error).toMatch(/^GA4: /);
+      ga4.answer(() => ({ status: 204 }));
+      env.clock.set('2026-11-03T13:05:00Z');
+      const results = await run();
+      expect(results.map((r) => [r.kind, r.status]).sort()).toEqual([
+        ['conversion.ga4', 'succeeded'],
+        ['conversion.metrika', 'failed'],
+      ]);
+      const [upload] = await deliveries(`?callId=${call.id}&destination=metrika`);
+      expect(upload.job).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(upload.job.lastError).toContain('HTTP 403');
+      metrika.answer(metrikaOk);
+    });
+
     it('a conversion whose visit lost the matching id is not sent', async () => {
       const v = await postVisit(env.app, { site: s.site.siteKey, url: CALL_URL, gaClientId: '777.888' });
       const call = await makeCall('+79161230014', v.json().number.e164);

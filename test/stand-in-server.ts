@@ -10,6 +10,7 @@ export interface StandInRequest {
 }
 
 export interface StandInReply {
+  /** 0 closes the connection without an answer, as a network failure. */
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
@@ -34,6 +35,10 @@ export async function startStandIn(respond: (req: StandInRequest) => StandInRepl
       };
       requests.push(received);
       const reply = state.respond(received);
+      if (reply.status === 0) {
+        req.socket.destroy();
+        return;
+      }
       const body =
         reply.body === undefined
           ? ''
