@@ -115,7 +115,7 @@ export async function enqueueLeadConversions(
   });
 }
 
-export type MetrikaIdType = 'CLIENT_ID' | 'YCLID';
+type MetrikaIdType = 'CLIENT_ID' | 'YCLID';
 
 export interface MetrikaBatchPayload {
   siteId: string;

@@ -97,7 +97,7 @@ export function conversionKey(destination: Destination, subject: 'call' | 'lead'
 }
 
 /** Metrika uploads gather the conversions due in one window of this length into one file. */
-export const METRIKA_BATCH_MS = 5 * 60_000;
+const METRIKA_BATCH_MS = 5 * 60_000;
 
 /** The end of the batch window a conversion due at `due` is uploaded at. */
 export function metrikaBatchDue(due: Date): Date {

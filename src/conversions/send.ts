@@ -15,11 +15,11 @@ import { loadSettings, type OpenDestinations, type SiteConversionSettings } from
 type Ctx = Pick<AppContext, 'db' | 'config' | 'secrets'>;
 
 /** Google Ads API version of the REST paths; v22 was sunset on 2026-10-07 and Google recommends v26 to start. */
-export const GOOGLE_ADS_API_VERSION = 'v26';
+const GOOGLE_ADS_API_VERSION = 'v26';
 const TIMEOUT_MS = 15_000;
 
 /** A conversion with what the senders need of its call or lead, visit and site. */
-export interface ConversionData {
+interface ConversionData {
   id: string;
   siteId: string;
   name: string;
@@ -110,7 +110,7 @@ function valueFor(settings: SiteConversionSettings, c: ConversionData) {
  * (https://developers.google.com/analytics/devguides/collection/protocol/ga4/sending-events). `session_id`
  * ties the event to the visitor's session; `engagement_time_msec` makes it count as engaged activity.
  */
-export function ga4Body(settings: SiteConversionSettings, c: ConversionData) {
+function ga4Body(settings: SiteConversionSettings, c: ConversionData) {
   const { value, currency } = valueFor(settings, c);
   const params: Record<string, string | number> = {};
   const sessionId = ga4SessionFor(c.gaSessions, settings.destinations.ga4?.measurementId ?? '');
@@ -133,7 +133,7 @@ export function ga4Body(settings: SiteConversionSettings, c: ConversionData) {
   };
 }
 
-export const METRIKA_COLUMNS = [
+const METRIKA_COLUMNS = [
   'DateTime',
   'PhoneNumber',
   'TalkDuration',
@@ -152,7 +152,7 @@ export const METRIKA_COLUMNS = [
  * DateTime in Unix seconds (UTC), durations in seconds, 0/1 flags, Price with a dot. Not src/exports/csv:
  * its spreadsheet formula guard would turn "+7…" phone numbers into "'+7…".
  */
-export function metrikaCsv(
+function metrikaCsv(
   settings: SiteConversionSettings,
   idType: MetrikaBatchPayload['idType'],
   rows: ConversionData[],
@@ -191,7 +191,7 @@ export function metrikaCsv(
  * (https://developers.google.com/google-ads/api/rest/reference/rest/v26/customers/uploadClickConversions).
  * orderId is our conversion id, so Google drops a repeated upload of the same conversion.
  */
-export function googleAdsBody(
+function googleAdsBody(
   settings: SiteConversionSettings,
   ads: NonNullable<OpenDestinations['googleAds']>,
   c: ConversionData,

@@ -12,7 +12,6 @@ export const CALL_RULE_CLASSES = [
   'unique_targeted',
   'first_targeted',
 ] as const;
-export type CallRuleClass = (typeof CALL_RULE_CLASSES)[number];
 
 export const DESTINATIONS = ['ga4', 'metrika', 'google_ads'] as const;
 export type Destination = (typeof DESTINATIONS)[number];
