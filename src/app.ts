@@ -11,6 +11,7 @@ import { bulkRoutes } from './bulk/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { conversionRoutes } from './conversions/routes.js';
 import { adConnectionRoutes } from './costs/connections.js';
 import { costRoutes } from './costs/routes.js';
 import type { Db } from './db/db.js';
@@ -196,6 +197,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     dealRoutes(api, ctx);
     bulkRoutes(api, ctx);
     realtimeRoutes(api, ctx, hub);
+    conversionRoutes(api, ctx);
   });
 
   await operatorRoutes(app, ctx);

@@ -48,6 +48,10 @@ const configSchema = z.object({
   googleAdsUrl: z.url().default('https://googleads.googleapis.com'),
   /** Google OAuth 2.0 token endpoint used to refresh Google Ads access tokens. */
   googleOauthUrl: z.url().default('https://oauth2.googleapis.com/token'),
+  /** Base URL of the GA4 Measurement Protocol (conversions out); tests point it at a local stand-in. */
+  ga4Url: z.url().default('https://www.google-analytics.com'),
+  /** Base URL of the Yandex Metrika management API (offline calls upload). */
+  metrikaUrl: z.url().default('https://api-metrika.yandex.net'),
 });
 
 export type Config = z.infer<typeof configSchema> & {
@@ -75,6 +79,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     secretKey: env.RINGTRACE_SECRET_KEY || undefined,
     adSyncDays: env.RINGTRACE_AD_SYNC_DAYS || undefined,
     yandexDirectUrl: env.RINGTRACE_YANDEX_DIRECT_URL || undefined,
+    ga4Url: env.RINGTRACE_GA4_URL || undefined,
+    metrikaUrl: env.RINGTRACE_METRIKA_URL || undefined,
     googleAdsUrl: env.RINGTRACE_GOOGLE_ADS_URL || undefined,
     googleOauthUrl: env.RINGTRACE_GOOGLE_OAUTH_URL || undefined,
   });

@@ -312,6 +312,8 @@ function start(): void {
 
   const sendVisit = () => {
     const ga = (cookie('_ga') || '').match(/\d+\.\d+$/); // GA1.1.123.456 → 123.456
+    // GA4 session per property, _ga_<container>=GS1.1.<id>.… or GS2.1.s<id>$… → "<container>:<id>,…"
+    const gs = D.cookie.match(/_ga_\w+=GS\d\.\d\.s?\d+/g);
     // Undefined fields drop out of the JSON. UTM and click ids stay in `url`: the server parses them.
     post(
       '/t/visit',
@@ -324,6 +326,7 @@ function start(): void {
         title: D.title,
         gaClientId: ga ? ga[0] : undefined,
         ymUid: cookie('_ym_uid'),
+        gaSessions: gs ? gs.map((c) => c.replace(/_ga_(\w+)=GS\d\.\d\.s?/, '$1:')).join() : undefined,
       }),
     )
       .then((r) => r.json())

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { enqueueCallConversions } from '../conversions/enqueue.js';
 import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { phoneRegion } from '../phone/phone.js';
@@ -109,6 +110,7 @@ export async function processCall(
     if (site) await changes.captureCaller(site.id, state.caller, rows[0].id);
     if (site) await reclassifyCaller(q, site, state.caller, rows[0].id);
     await changes.emit(ctx.clock.now(), rows[0].id);
+    if (site) await enqueueCallConversions(q, ctx.clock, accountId, site.id, rows[0].id);
     await announceCall(q, accountId, rows[0].id);
     return rows[0].id;
   });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { enqueueLeadConversions } from '../conversions/enqueue.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
@@ -121,6 +122,7 @@ export function leadCollectRoutes(app: FastifyInstance, ctx: AppContext): void {
         id,
       ]);
       await emitEvent(q, site.accountId, 'lead.created', { lead: camelize(row) }, now);
+      await enqueueLeadConversions(q, ctx.clock, site.accountId, visit.site_id, id);
       return { id, duplicate: false };
     });
     reply.code(result.duplicate ? 200 : 201);

@@ -170,6 +170,7 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
             title: null,
             gaClientId: null,
             ymUid: null,
+            gaSessions: null,
             ip: v.bot ? BOT_IP : HUMAN_IP,
             userAgent: v.bot ? BOT_UA : HUMAN_UA,
           });

@@ -19,6 +19,14 @@ const visitBody = z
     title: z.string().max(1000).optional(),
     gaClientId: z.string().max(100).optional(),
     ymUid: z.string().max(100).optional(),
+    /** GA4 session ids per property from the _ga_<container> cookies: "<container>:<session id>,…". */
+    gaSessions: z
+      .string()
+      .regex(
+        /^\w{1,30}:\d{1,20}(,\w{1,30}:\d{1,20}){0,9}$/,
+        'must be <container>:<session id> pairs joined by commas',
+      )
+      .optional(),
   })
   .strict();
 
@@ -50,6 +58,7 @@ export function trackingRoutes(app: FastifyInstance, ctx: AppContext): void {
       title: req.body.title ?? null,
       gaClientId: req.body.gaClientId ?? null,
       ymUid: req.body.ymUid ?? null,
+      gaSessions: req.body.gaSessions ?? null,
       ip: req.ip,
       userAgent: req.headers['user-agent'],
     });

@@ -29,6 +29,8 @@ export interface PageHit {
   title: string | null;
   gaClientId: string | null;
   ymUid: string | null;
+  /** GA4 "<container>:<session id>,…" from the widget. */
+  gaSessions: string | null;
   ip: string;
   userAgent: string | undefined;
 }
@@ -81,10 +83,12 @@ export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<Page
       visit.visitor_id === visitorId &&
       now.getTime() - visit.last_seen_at.getTime() < VISIT_TIMEOUT_MS
     ) {
+      // GA4 starts a new session after its own timeout; a conversion joins the latest one.
       await q.query(
-        `UPDATE visits SET last_seen_at = $3, left_at = NULL, page_views = page_views + 1
+        `UPDATE visits SET last_seen_at = $3, left_at = NULL, page_views = page_views + 1,
+           ga_sessions = coalesce($4, ga_sessions)
           WHERE account_id = $1 AND id = $2`,
-        [site.accountId, visit.id, now],
+        [site.accountId, visit.id, now, hit.gaSessions],
       );
       await insertPageView(q, site.accountId, visit.id, hit, now);
       let e164 = visit.e164;
@@ -158,9 +162,9 @@ async function startVisit(
   await q.query(
     `INSERT INTO visits (account_id, id, site_id, visitor_id, started_at, last_seen_at, channel, source, medium,
        campaign, content, keyword, gclid, yclid, fbclid, ga_client_id, ym_uid, referrer, landing_url, ip, country,
-       region, city, device_type, browser, os, is_bot, number_method, static_rule_id, page_views)
+       region, city, device_type, browser, os, is_bot, number_method, static_rule_id, page_views, ga_sessions)
      VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,
-       $28,1)`,
+       $28,1,$29)`,
     [
       site.accountId,
       visitId,
@@ -190,6 +194,7 @@ async function startVisit(
       device.isBot,
       source.kind,
       source.kind === 'static' ? source.ruleId : null,
+      hit.gaSessions,
     ],
   );
   await insertPageView(q, site.accountId, visitId, hit, now);

@@ -18,7 +18,17 @@ import {
 const T = { timeout: 30_000 };
 const SWAPPED = '+7 (499) 777-88-99';
 const ORIGINAL = '+7 (495) 123-45-67';
-const PAYLOAD_KEYS = ['site', 'visitor', 'visit', 'url', 'referrer', 'title', 'gaClientId', 'ymUid'];
+const PAYLOAD_KEYS = [
+  'site',
+  'visitor',
+  'visit',
+  'url',
+  'referrer',
+  'title',
+  'gaClientId',
+  'ymUid',
+  'gaSessions',
+];
 
 let browser: Browser;
 let server: FixtureServer;
@@ -148,6 +158,13 @@ describe('rt.js widget in Chromium', () => {
       await context.addCookies([
         { name: '_ga', value: 'GA1.1.123.456', url: server.siteUrl },
         { name: '_ym_uid', value: '1700000000123456789', url: server.siteUrl },
+        // GA4 session cookies of two properties: the 2025 "GS2" format (session id after "s") and "GS1".
+        {
+          name: '_ga_SM37QL5J42',
+          value: 'GS2.1.s1747132561$o28$g0$t1747132655$j60$l0$h0',
+          url: server.siteUrl,
+        },
+        { name: '_ga_ABCDEF1234', value: 'GS1.1.1673933110.12.0.1673933110.60.0.0', url: server.siteUrl },
       ]);
       const page = await newPage(context);
       const from = server.requests.length;
@@ -165,7 +182,12 @@ describe('rt.js widget in Chromium', () => {
         title: 'Диваны на заказ — мебельная фабрика «Уютный дом»',
         gaClientId: '123.456',
         ymUid: '1700000000123456789',
+        gaSessions: expect.any(String),
       });
+      expect(visit.body.gaSessions.split(',').sort()).toEqual([
+        'ABCDEF1234:1673933110',
+        'SM37QL5J42:1747132561',
+      ]);
       // No visitor/visit on a first visit; no utm_* or click-id fields: the server parses `url`.
       expect(Object.keys(visit.body).every((k) => PAYLOAD_KEYS.includes(k))).toBe(true);
       await ready(page);
