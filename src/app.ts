@@ -12,6 +12,8 @@ import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { costRoutes } from './costs/routes.js';
+import { crmHookRoutes } from './crm/hooks.js';
+import { crmConnectionRoutes } from './crm/routes.js';
 import type { Db } from './db/db.js';
 import { exportRoutes, feedRoutes } from './exports/routes.js';
 import { flowRoutes } from './flows/routes.js';
@@ -138,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   kamailioHookRoutes(app, ctx);
   asteriskHookRoutes(app, ctx);
   feedRoutes(app, ctx);
+  crmHookRoutes(app, ctx);
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
@@ -173,6 +176,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     costRoutes(api, ctx);
     dealRoutes(api, ctx);
     bulkRoutes(api, ctx);
+    crmConnectionRoutes(api, ctx);
   });
 
   await operatorRoutes(app, ctx);

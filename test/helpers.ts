@@ -3,7 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createAccount, createApiKey } from '../src/accounts/keys.js';
 import { buildApp } from '../src/app.js';
 import { ManualClock } from '../src/clock.js';
-import { loadConfig } from '../src/config.js';
+import { type Config, loadConfig } from '../src/config.js';
 import { type Db, openDb } from '../src/db/db.js';
 import { migrate } from '../src/db/migrate.js';
 import { signBody } from '../src/telephony/generic.js';
@@ -37,10 +37,14 @@ export interface TestEnv {
   close: () => Promise<void>;
 }
 
-export async function testEnv(start = '2026-11-02T09:00:00Z', poolSize = 10): Promise<TestEnv> {
+export async function testEnv(
+  start = '2026-11-02T09:00:00Z',
+  poolSize = 10,
+  config: Partial<Config> = {},
+): Promise<TestEnv> {
   const db = await testDb(poolSize);
   const clock = new ManualClock(start);
-  const app = await buildApp({ config: loadConfig({}, { logLevel: 'silent' }), db, clock });
+  const app = await buildApp({ config: loadConfig({}, { logLevel: 'silent', ...config }), db, clock });
   const accountId = await createAccount(db, clock, 'Test account');
   const { key } = await createApiKey(db, clock, accountId, 'test');
   const api: TestEnv['api'] = (method, url, body) =>
