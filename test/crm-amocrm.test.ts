@@ -551,6 +551,65 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
     expect(res.json().totals.revenue).toBe(3000000 + 100000);
   });
 
+  it("pushes a site form lead with the visitor's name and email, and its deal lands on the lead", async () => {
+    env.clock.set('2026-11-09T16:00:00Z');
+    const v = (await postVisit(env.app, { site: s.site.siteKey, url: LANDING })).json();
+    const posted = await env.app.inject({
+      method: 'POST',
+      url: '/t/lead',
+      headers: { 'content-type': 'text/plain;charset=UTF-8' },
+      payload: JSON.stringify({
+        visit: v.visit,
+        type: 'form',
+        phone: '8 (903) 555-00-66',
+        name: 'Ирина',
+        email: 'irina@example.ru',
+      }),
+    });
+    expect(posted.statusCode, posted.body).toBe(201);
+    const leadId = posted.json().id;
+    expect((await run()).map((r) => [r.kind, r.status])).toEqual([['crm.push', 'succeeded']]);
+    const channel = (await env.api('GET', `/api/v1/leads/${leadId}`)).json().channel;
+    const reqs = amo.take();
+    expect(reqs.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/v4/contacts',
+      'POST /api/v4/contacts',
+      'POST /api/v4/leads',
+      'POST /api/v4/leads/9107/notes',
+    ]);
+    expect(reqs[1].body).toEqual([
+      {
+        name: 'Ирина',
+        responsible_user_id: 42,
+        custom_fields_values: [
+          { field_code: 'PHONE', values: [{ value: '+79035550066', enum_code: 'WORK' }] },
+          { field_code: 'EMAIL', values: [{ value: 'irina@example.ru', enum_code: 'WORK' }] },
+        ],
+      },
+    ]);
+    expect(reqs[2].body).toEqual([
+      {
+        name: 'Website form from Ирина',
+        pipeline_id: 555,
+        status_id: 777,
+        responsible_user_id: 42,
+        custom_fields_values: [{ field_id: 1001, values: [{ value: 'yandex' }] }],
+        _embedded: {
+          tags: [{ name: 'Ringtrace' }, { name: 'calltracking' }, { name: channel }],
+          contacts: [{ id: 9006 }],
+        },
+      },
+    ]);
+    // A lead has no call: only the source note.
+    expect((reqs[3].body as Array<{ note_type: string }>).map((n) => n.note_type)).toEqual(['common']);
+
+    await hook(statusHook('9107', 142, '4000.50', 1762700000));
+    await run();
+    expect((await env.api('GET', `/api/v1/deals?leadId=${leadId}`)).json().items).toEqual([
+      expect.objectContaining({ leadId, callId: null, amountMinor: 400050, status: 'won' }),
+    ]);
+  });
+
   it('keeps connections, deliveries and webhooks to their account', async () => {
     const other = await createAccount(env.db, env.clock, 'Other');
     const { key } = await createApiKey(env.db, env.clock, other, 'k');

@@ -39,12 +39,28 @@ describe('tenant isolation', () => {
     const { events } = callEvents({ from: '+79161230000', to: v.number.e164, at: env.clock.now() });
     const call = (await postCallEvents(env.app, s.integration, events)).json().calls[0];
     const keys = (await env.api('GET', '/api/v1/api-keys')).json();
-    ids = { site: s.site.id, pool: pool.id, rule: rule.id, number: s.staticNumber.id, call, key: keys[0].id };
+    const crm = (
+      await env.api('POST', '/api/v1/crm-connections', {
+        kind: 'amocrm',
+        subdomain: 'divany',
+        accessToken: 'long-lived-token-0123456789',
+        active: false,
+      })
+    ).json();
+    ids = {
+      site: s.site.id,
+      pool: pool.id,
+      rule: rule.id,
+      number: s.staticNumber.id,
+      call,
+      key: keys[0].id,
+      crm: crm.id,
+    };
   });
   afterAll(() => env.close());
 
   it('lists show nothing of the other account', async () => {
-    for (const url of ['/api/v1/sites', '/api/v1/calls', '/api/v1/integrations']) {
+    for (const url of ['/api/v1/sites', '/api/v1/calls', '/api/v1/integrations', '/api/v1/crm-connections']) {
       const res = (await asOther('GET', url)).json();
       const items = Array.isArray(res) ? res : res.items;
       expect(items, url).toEqual([]);
@@ -67,6 +83,10 @@ describe('tenant isolation', () => {
       ['DELETE', `/api/v1/sites/${ids.site}/numbers/${ids.number}`],
       ['DELETE', `/api/v1/sites/${ids.site}/static-rules/${ids.rule}`],
       ['DELETE', `/api/v1/api-keys/${ids.key}`],
+      ['GET', `/api/v1/crm-connections/${ids.crm}`],
+      ['GET', `/api/v1/crm-connections/${ids.crm}/deliveries`],
+      ['PATCH', `/api/v1/crm-connections/${ids.crm}`, { active: true }],
+      ['DELETE', `/api/v1/crm-connections/${ids.crm}`],
       ['DELETE', `/api/v1/sites/${ids.site}`],
     ] as const;
     for (const [method, url, body] of urls) {
@@ -78,6 +98,7 @@ describe('tenant isolation', () => {
     expect(site.name).toBe('Диваны на заказ');
     expect((await env.api('GET', `/api/v1/sites/${ids.site}/static-rules`)).json()).toHaveLength(1);
     expect((await env.api('GET', `/api/v1/calls/${ids.call}`)).statusCode).toBe(200);
+    expect((await env.api('GET', `/api/v1/crm-connections/${ids.crm}`)).json().active).toBe(false);
   });
 
   it("a call to one account's number through another account's integration is not attributed to it", async () => {

@@ -74,8 +74,9 @@ export async function landDeal(
       return { dealId: saved.id, created: saved.created, matchedBy: 'phone' };
     } catch (err) {
       // No call from this phone on this site (or not a phone of its country): try the next site.
-      if (err instanceof HttpError && (err.code === 'call_not_found' || err.code === 'invalid_request'))
-        continue;
+      const noMatch =
+        err instanceof HttpError && (err.code === 'call_not_found' || err.message.startsWith('body.phone:'));
+      if (noMatch) continue;
       asJobFailure(err);
     }
   }
