@@ -280,9 +280,6 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
         params: {
           text: [
             `Ringtrace call ${ids.c1}`,
-            'status: completed',
-            'talk: 95 s',
-            `recording: ${REC}`,
             'phone: +79161234567',
             'utm_source: yandex',
             'utm_medium: cpc',
@@ -607,6 +604,43 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
     await run();
     expect((await env.api('GET', `/api/v1/deals?leadId=${leadId}`)).json().items).toEqual([
       expect.objectContaining({ leadId, callId: null, amountMinor: 400050, status: 'won' }),
+    ]);
+  });
+
+  it('with call.started creates the lead while the phone rings and adds the call note at the end', async () => {
+    await env.api('PATCH', `/api/v1/crm-connections/${conn.id}`, { events: ['call.started', 'call.ended'] });
+    env.clock.set('2026-11-09T17:00:00Z');
+    const v = (await postVisit(env.app, { site: s.site.siteKey, url: LANDING })).json();
+    const { events } = callEvents({
+      from: '+79035550077',
+      to: v.number.e164,
+      at: env.clock.now(),
+      talkSeconds: 30,
+    });
+    expect((await postCallEvents(env.app, s.integration, events.slice(0, 1))).statusCode).toBe(200);
+    expect((await run()).map((r) => r.status)).toEqual(['succeeded']);
+    let reqs = amo.take();
+    expect(reqs.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/v4/contacts',
+      'POST /api/v4/contacts',
+      'POST /api/v4/leads',
+      'POST /api/v4/leads/9108/notes',
+    ]);
+    expect((reqs[3].body as Array<{ note_type: string }>).map((n) => n.note_type)).toEqual(['common']);
+
+    env.clock.advance(60_000);
+    expect((await postCallEvents(env.app, s.integration, events.slice(1))).statusCode).toBe(200);
+    expect((await run()).map((r) => r.status)).toEqual(['succeeded']);
+    reqs = amo.take();
+    expect(reqs.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'PATCH /api/v4/leads/9108',
+      'POST /api/v4/leads/9108/notes',
+    ]);
+    expect(reqs[1].body).toEqual([
+      expect.objectContaining({
+        note_type: 'call_in',
+        params: expect.objectContaining({ duration: 30, call_status: 4 }),
+      }),
     ]);
   });
 

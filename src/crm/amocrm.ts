@@ -157,8 +157,12 @@ export async function pushToAmo(deps: Deps, conn: CrmConnection, s: CrmSubject, 
   }
 
   const notes: Array<{ purpose: string; note: unknown }> = [];
+  // The source note goes with the lead (a screen pop on call.started included), the call note once it ended.
   if (!link.notes.source)
-    notes.push({ purpose: 'source', note: { note_type: 'common', params: { text: subjectSummary(s) } } });
+    notes.push({
+      purpose: 'source',
+      note: { note_type: 'common', params: { text: subjectSummary(s, { withCall: false }) } },
+    });
   if (s.call && s.phone && s.call.ended && !link.notes.call) {
     notes.push({
       purpose: 'call',

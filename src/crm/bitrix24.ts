@@ -173,7 +173,11 @@ export async function pushToBitrix(deps: Deps, conn: CrmConnection, s: CrmSubjec
   // The comment waits for the call's end, when its outcome and recording are known.
   if (!link.notes.summary && (!s.call || s.call.ended)) {
     const id = await call('crm.timeline.comment.add', {
-      fields: { ENTITY_ID: Number(link.entityId), ENTITY_TYPE: link.entityKind, COMMENT: subjectSummary(s) },
+      fields: {
+        ENTITY_ID: Number(link.entityId),
+        ENTITY_TYPE: link.entityKind,
+        COMMENT: subjectSummary(s, { withCall: true }),
+      },
     });
     link.notes.summary = asId(id, 'crm.timeline.comment.add');
     done.push('comment_added');

@@ -97,10 +97,13 @@ export function subjectTitle(s: CrmSubject): string {
   return `Website ${s.leadType ?? 'lead'} from ${s.name ?? s.phone ?? s.email ?? 'a visitor'}`;
 }
 
-/** Plain-text lines for a CRM note or timeline comment: the call's outcome and every known source field. */
-export function subjectSummary(s: CrmSubject): string {
+/**
+ * Plain-text lines for a CRM note or timeline comment: every known source field and, unless the CRM shows
+ * the call in a call note of its own, the call's outcome and recording.
+ */
+export function subjectSummary(s: CrmSubject, opts: { withCall: boolean }): string {
   const lines = [`Ringtrace ${s.kind} ${s.id}`];
-  if (s.call) {
+  if (s.call && opts.withCall) {
     lines.push(`status: ${s.call.status}`, `talk: ${s.call.talkSeconds} s`);
     if (s.call.recordingUrl) lines.push(`recording: ${s.call.recordingUrl}`);
   }
