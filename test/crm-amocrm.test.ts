@@ -541,11 +541,13 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
     expect(amo.take()).toEqual([]);
   });
 
-  it('shows the deals in the revenue of reports', async () => {
+  it('shows the deals in the revenue of reports and the profit per call', async () => {
     const qs = new URLSearchParams({ siteId: s.site.id, from: '2026-11-09', to: '2026-11-09' });
     const res = await env.api('GET', `/api/v1/reports/campaign?${qs}`);
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().totals.revenue).toBe(3000000 + 100000);
+    const profit = await env.api('GET', `/api/v1/deals/profit?callId=${ids.c1}`);
+    expect(profit.json()).toMatchObject({ revenueMinor: 3000000, profitMinor: 3000000 });
   });
 
   it("pushes a site form lead with the visitor's name and email, and its deal lands on the lead", async () => {
