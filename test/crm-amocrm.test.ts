@@ -230,6 +230,10 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
     expect(patch.statusCode).toBe(400);
     expect(patch.json().message).toBe('body.mode: is not a setting of amocrm connections');
     expect((await env.api('GET', '/api/v1/crm-connections')).json().items).toHaveLength(1);
+    const spec = (await env.app.inject({ method: 'GET', url: '/api/docs/json' })).json();
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/crm-connections', '/api/v1/crm-connections/{id}/deliveries']),
+    );
   });
 
   it('pushes a new caller: contact searched, created, lead with source fields, source and call notes', async () => {

@@ -1,6 +1,6 @@
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
-import { JobFailure, type JobKind, type QueuedJob } from '../jobs/queue.js';
+import { JobFailure, type JobKind, type JobKinds, type QueuedJob } from '../jobs/queue.js';
 import { type DealInput, saveDeal } from '../revenue/routes.js';
 import { AMO_LOST, AMO_WON, amoRequest, pushToAmo } from './amocrm.js';
 import { getBitrixContactPhone, getBitrixDeal, pushToBitrix } from './bitrix24.js';
@@ -154,8 +154,8 @@ async function runPush(ctx: Ctx, job: QueuedJob<PushPayload>) {
 }
 
 /** The CRM job kinds, for the worker of `ringtrace start` and the delivery log's manual retry. */
-export function crmJobKinds(ctx: Ctx): Record<string, JobKind<never>> {
+export function crmJobKinds(ctx: Ctx): JobKinds {
   const push: JobKind<PushPayload> = { run: (job) => runPush(ctx, job) };
   const deal: JobKind<DealPayload> = { run: (job) => runDeal(ctx, job) };
-  return { [CRM_PUSH]: push, [CRM_DEAL]: deal } as Record<string, JobKind<never>>;
+  return { [CRM_PUSH]: push, [CRM_DEAL]: deal } as JobKinds;
 }
