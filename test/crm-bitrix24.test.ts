@@ -22,6 +22,7 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
   let conn: { id: string; hookUrl: string };
   let trackingNumber: string;
   const contacts = [{ id: 77, phone: '8 (916) 765-43-21' }];
+  const leads: Array<{ id: number; phone: string; status: string }> = [];
   const deals = new Map<string, Record<string, unknown>>();
   const seq = { contact: 100, deal: 200, lead: 300, comment: 900 };
   const ids: Record<string, string> = {};
@@ -42,16 +43,24 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
     switch (m[2]) {
       case 'crm.duplicate.findbycomm': {
         const values = (body.values as string[]).map(digits);
-        const hits =
-          body.entity_type === 'CONTACT' ? contacts.filter((c) => values.includes(digits(c.phone))) : [];
-        return ok(hits.length ? { CONTACT: hits.map((c) => c.id) } : []);
+        const type = body.entity_type as 'CONTACT' | 'LEAD';
+        const hits = (type === 'CONTACT' ? contacts : leads).filter((c) => values.includes(digits(c.phone)));
+        return ok(hits.length ? { [type]: hits.map((c) => c.id) } : []);
       }
       case 'crm.contact.add':
         return ok(++seq.contact);
       case 'crm.deal.add':
         return ok(++seq.deal);
-      case 'crm.lead.add':
-        return ok(++seq.lead);
+      case 'crm.lead.add': {
+        const phone = (body.fields as { PHONE?: Array<{ VALUE: string }> }).PHONE?.[0]?.VALUE;
+        leads.push({ id: ++seq.lead, phone: phone ?? '', status: 'P' });
+        return ok(seq.lead);
+      }
+      case 'crm.lead.get':
+        return ok({
+          ID: String(body.id),
+          STATUS_SEMANTIC_ID: leads.find((l) => l.id === Number(body.id))?.status,
+        });
       case 'crm.timeline.comment.add':
         return ok(++seq.comment);
       case 'crm.deal.get': {
@@ -400,6 +409,35 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
     expect(await dealsOf(`callId=${ids.c5}`)).toEqual([
       expect.objectContaining({ amountMinor: 500000, status: 'won' }),
     ]);
+  });
+
+  it("in lead mode adds a repeat call to the caller's open lead, and opens a new lead once it is converted", async () => {
+    b24.take();
+    ids.c6 = await callFrom('+79035550055', '2026-11-09T14:00:00Z');
+    await run();
+    let reqs = b24.take();
+    expect(reqs.map((r) => [r.path.split('/').pop(), r.body])).toEqual([
+      ['crm.duplicate.findbycomm.json', expect.objectContaining({ entity_type: 'CONTACT' })],
+      ['crm.duplicate.findbycomm.json', expect.objectContaining({ entity_type: 'LEAD' })],
+      ['crm.lead.get.json', { id: '301' }],
+      [
+        'crm.timeline.comment.add.json',
+        { fields: expect.objectContaining({ ENTITY_ID: 301, ENTITY_TYPE: 'lead' }) },
+      ],
+    ]);
+
+    (leads.find((l) => l.id === 301) as { status: string }).status = 'S';
+    ids.c7 = await callFrom('+79035550055', '2026-11-09T15:00:00Z');
+    await run();
+    reqs = b24.take();
+    expect(reqs.map((r) => r.path.split('/').pop())).toEqual([
+      'crm.duplicate.findbycomm.json',
+      'crm.duplicate.findbycomm.json',
+      'crm.lead.get.json',
+      'crm.lead.add.json',
+      'crm.timeline.comment.add.json',
+    ]);
+    expect((reqs[4].body as { fields: Record<string, unknown> }).fields).toMatchObject({ ENTITY_ID: 302 });
   });
 
   it('shows the deals in the revenue of reports', async () => {

@@ -65,13 +65,25 @@ async function findByPhone(
     type: 'PHONE',
     values,
   })) as Record<string, unknown[]> | unknown[] | null;
-  // An empty result is an empty array; a hit is {CONTACT: [ids]} (lowest id = the oldest record).
+  // An empty result is an empty array; a hit is {CONTACT: [ids]}. The oldest contact is the person's card,
+  // the newest lead the one that may still be open.
   const ids = result && !Array.isArray(result) ? (result[entityType] ?? []) : [];
   const sorted = ids
     .map(Number)
     .filter(Number.isFinite)
     .sort((a, b) => a - b);
-  return sorted.length ? String(sorted[0]) : null;
+  if (!sorted.length) return null;
+  return String(entityType === 'CONTACT' ? sorted[0] : sorted[sorted.length - 1]);
+}
+
+/** The caller's latest lead if it is still in progress (STATUS_SEMANTIC_ID P), to add the call to it. */
+async function openLeadByPhone(conn: CrmConnection, clock: Clock, phone: string): Promise<string | null> {
+  const id = await findByPhone(conn, clock, 'LEAD', phone);
+  if (!id) return null;
+  const lead = (await bitrixCall(conn, clock, 'crm.lead.get', { id })) as {
+    STATUS_SEMANTIC_ID?: string;
+  } | null;
+  return lead?.STATUS_SEMANTIC_ID === 'P' ? id : null;
 }
 
 function sourceFields(settings: BitrixSettings, s: CrmSubject): Record<string, unknown> {
@@ -147,7 +159,7 @@ export async function pushToBitrix(deps: Deps, conn: CrmConnection, s: CrmSubjec
     } else {
       // A known contact gets a repeat lead; an unknown caller's open lead is reused, not duplicated.
       const existingLead =
-        !link.contactId && s.phone ? await findByPhone(conn, deps.clock, 'LEAD', s.phone) : null;
+        !link.contactId && s.phone ? await openLeadByPhone(conn, deps.clock, s.phone) : null;
       if (existingLead) {
         link.entityId = existingLead;
         done.push('lead_found');
