@@ -675,6 +675,17 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
     expect((await env.api('GET', `/api/v1/crm-connections/${conn.id}`)).json().active).toBe(true);
   });
 
+  it('rotates the webhook token: the old URL is refused, the new one accepted', async () => {
+    const oldToken = new URL(conn.hookUrl).searchParams.get('token');
+    const rotated = await env.api('PATCH', `/api/v1/crm-connections/${conn.id}`, { rotateHookToken: true });
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    const newToken = new URL(rotated.json().hookUrl).searchParams.get('token');
+    expect(newToken).toMatch(/^[0-9a-f]{48}$/);
+    expect(newToken).not.toBe(oldToken);
+    expect((await hook(statusHook('9101', 142, '30000', 1762679100), oldToken)).statusCode).toBe(403);
+    expect((await hook(statusHook('9101', 142, '30000', 1762679100), newToken)).statusCode).toBe(200);
+  });
+
   it('deletes a connection with its links and deliveries', async () => {
     expect((await env.api('DELETE', `/api/v1/crm-connections/${conn.id}`)).statusCode).toBe(204);
     expect((await env.api('GET', `/api/v1/crm-connections/${conn.id}`)).statusCode).toBe(404);
