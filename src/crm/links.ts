@@ -12,8 +12,6 @@ export interface CrmLink {
   notes: Record<string, string>;
 }
 
-export type LinkPatch = Partial<CrmLink>;
-
 /** How long a push may hold a link before another push of the same call may take it over. */
 const LEASE_MS = 2 * 60_000;
 /** When another push of the same call holds the link, try again after this. */
