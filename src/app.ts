@@ -14,6 +14,8 @@ import type { Config } from './config.js';
 import { conversionRoutes } from './conversions/routes.js';
 import { adConnectionRoutes } from './costs/connections.js';
 import { costRoutes } from './costs/routes.js';
+import { crmHookRoutes } from './crm/hooks.js';
+import { crmConnectionRoutes } from './crm/routes.js';
 import type { Db } from './db/db.js';
 import { exportRoutes, feedRoutes } from './exports/routes.js';
 import { employeeRoutes } from './flows/employees.js';
@@ -151,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   signalwireHookRoutes(app, ctx);
   telnyxHookRoutes(app, ctx);
   feedRoutes(app, ctx);
+  crmHookRoutes(app, ctx);
 
   const hub = callStreamHub(ctx.db, app.log);
   // Open streams would hold the server's close open; end them first.
@@ -198,6 +201,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bulkRoutes(api, ctx);
     realtimeRoutes(api, ctx, hub);
     conversionRoutes(api, ctx);
+    crmConnectionRoutes(api, ctx);
   });
 
   await operatorRoutes(app, ctx);

@@ -46,6 +46,14 @@ describe('tenant isolation', () => {
         token: 'token',
       })
     ).json();
+    const crm = (
+      await env.api('POST', '/api/v1/crm-connections', {
+        kind: 'amocrm',
+        subdomain: 'divany',
+        accessToken: 'long-lived-token-0123456789',
+        active: false,
+      })
+    ).json();
     ids = {
       site: s.site.id,
       pool: pool.id,
@@ -54,6 +62,7 @@ describe('tenant isolation', () => {
       call,
       key: keys[0].id,
       adConnection: adConnection.id,
+      crm: crm.id,
     };
     ids.zadarma = (
       await env.api('POST', '/api/v1/integrations/zadarma', {
@@ -65,7 +74,7 @@ describe('tenant isolation', () => {
   afterAll(() => env.close());
 
   it('lists show nothing of the other account', async () => {
-    for (const url of ['/api/v1/sites', '/api/v1/calls', '/api/v1/integrations']) {
+    for (const url of ['/api/v1/sites', '/api/v1/calls', '/api/v1/integrations', '/api/v1/crm-connections']) {
       const res = (await asOther('GET', url)).json();
       const items = Array.isArray(res) ? res : res.items;
       expect(items, url).toEqual([]);
@@ -100,6 +109,10 @@ describe('tenant isolation', () => {
       ['DELETE', `/api/v1/sites/${ids.site}/pools/${ids.pool}`],
       ['DELETE', `/api/v1/api-keys/${ids.key}`],
       ['PATCH', `/api/v1/integrations/zadarma/${ids.zadarma}`, { name: 'hacked' }],
+      ['GET', `/api/v1/crm-connections/${ids.crm}`],
+      ['GET', `/api/v1/crm-connections/${ids.crm}/deliveries`],
+      ['PATCH', `/api/v1/crm-connections/${ids.crm}`, { active: true }],
+      ['DELETE', `/api/v1/crm-connections/${ids.crm}`],
       ['DELETE', `/api/v1/sites/${ids.site}`],
     ] as const;
     for (const [method, url, body] of urls) {
@@ -111,6 +124,7 @@ describe('tenant isolation', () => {
     expect(site.name).toBe('Диваны на заказ');
     expect((await env.api('GET', `/api/v1/sites/${ids.site}/static-rules`)).json()).toHaveLength(1);
     expect((await env.api('GET', `/api/v1/calls/${ids.call}`)).statusCode).toBe(200);
+    expect((await env.api('GET', `/api/v1/crm-connections/${ids.crm}`)).json().active).toBe(false);
     expect(
       (await env.api('GET', `/api/v1/sites/${ids.site}/ad-connections/${ids.adConnection}`)).statusCode,
     ).toBe(200);

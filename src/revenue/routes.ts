@@ -154,88 +154,92 @@ export async function profitOf(q: Queryable, accountId: string, kind: 'call' | '
   };
 }
 
+export type DealInput = z.infer<typeof dealBody>;
+
+/**
+ * Stores a deal on the call or lead it names (by call id, lead id, or the caller's latest call on or
+ * before a date), replacing the deal with the same externalId. The one deal writer: the REST API and
+ * the CRM webhooks (src/crm) both land here. Throws HttpError for an unknown site, call or lead.
+ */
+export async function saveDeal(
+  ctx: Pick<AppContext, 'db' | 'clock'>,
+  accountId: string,
+  b: DealInput,
+): Promise<{ id: string; created: boolean }> {
+  const site = await findSite(ctx.db, accountId, b.siteId);
+  if (!site) throw new HttpError(404, 'not_found', `Site ${b.siteId} not found`);
+  const currency = (b.currency ?? site.currency).toUpperCase();
+  if (currency !== site.currency)
+    throw bad('body.currency', `${currency} is not the site's currency ${site.currency}`);
+  const amountMinor =
+    b.amountMinor ?? (typeof b.amount === 'number' ? toMinor(b.amount) : toMinor(b.amount ?? ''));
+  if (amountMinor === null) throw bad('body.amount', `${b.amount} is not an amount`);
+
+  let callId: string | null = null;
+  let leadId: string | null = null;
+  if (b.callId) {
+    const rows = await ctx.db.query(
+      'SELECT id FROM calls WHERE account_id = $1 AND site_id = $2 AND id = $3',
+      [accountId, site.id, b.callId],
+    );
+    if (!rows[0])
+      throw new HttpError(404, 'not_found', `body.callId: call ${b.callId} not found on this site`);
+    callId = b.callId;
+  } else if (b.leadId) {
+    const rows = await ctx.db.query(
+      'SELECT id FROM leads WHERE account_id = $1 AND site_id = $2 AND id = $3',
+      [accountId, site.id, b.leadId],
+    );
+    if (!rows[0])
+      throw new HttpError(404, 'not_found', `body.leadId: lead ${b.leadId} not found on this site`);
+    leadId = b.leadId;
+  } else {
+    const phone = parsePhone(b.phone as string, site.country as CountryCode);
+    if (!phone) throw bad('body.phone', `${b.phone} is not a valid phone number`);
+    const date = b.date as string;
+    // A date means the end of that site-local day; an instant means itself.
+    const until =
+      date.length === 10
+        ? { sql: '(($4::date + 1)::timestamp AT TIME ZONE $5)', params: [date, site.timeZone] }
+        : { sql: "$4::timestamptz + interval '1 millisecond'", params: [new Date(date)] };
+    const rows = await ctx.db.query<{ id: string }>(
+      `SELECT id FROM calls WHERE account_id = $1 AND site_id = $2 AND caller = $3 AND started_at < ${until.sql}
+        ORDER BY started_at DESC, id LIMIT 1`,
+      [accountId, site.id, phone, ...until.params],
+    );
+    if (!rows[0])
+      throw new HttpError(404, 'call_not_found', `body.phone: no call from ${phone} on or before ${date}`);
+    callId = rows[0].id;
+  }
+
+  const now = ctx.clock.now();
+  const result = await ctx.db.tx(async (q) => {
+    if (b.externalId !== undefined) {
+      const updated = await q.query<{ id: string }>(
+        `UPDATE deals SET site_id = $3, call_id = $4, lead_id = $5, amount_minor = $6, currency = $7, status = $8,
+                updated_at = $9
+          WHERE account_id = $1 AND external_id = $2 RETURNING id`,
+        [accountId, b.externalId, site.id, callId, leadId, amountMinor, currency, b.status, now],
+      );
+      if (updated[0]) return { id: updated[0].id, created: false };
+    }
+    const id = randomUUID();
+    await q.query(
+      `INSERT INTO deals (account_id, id, site_id, call_id, lead_id, amount_minor, currency, status, external_id,
+                          created_at, updated_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10)`,
+      [accountId, id, site.id, callId, leadId, amountMinor, currency, b.status, b.externalId ?? null, now],
+    );
+    return { id, created: true };
+  });
+  return result;
+}
+
 export function dealRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/api/v1/deals', { schema: { tags: ['deals'], body: dealBody } }, async (req, reply) => {
-    const b = req.body;
-    const site = await findSite(ctx.db, req.accountId, b.siteId);
-    if (!site) throw new HttpError(404, 'not_found', `Site ${b.siteId} not found`);
-    const currency = (b.currency ?? site.currency).toUpperCase();
-    if (currency !== site.currency)
-      throw bad('body.currency', `${currency} is not the site's currency ${site.currency}`);
-    const amountMinor =
-      b.amountMinor ?? (typeof b.amount === 'number' ? toMinor(b.amount) : toMinor(b.amount ?? ''));
-    if (amountMinor === null) throw bad('body.amount', `${b.amount} is not an amount`);
-
-    let callId: string | null = null;
-    let leadId: string | null = null;
-    if (b.callId) {
-      const rows = await ctx.db.query(
-        'SELECT id FROM calls WHERE account_id = $1 AND site_id = $2 AND id = $3',
-        [req.accountId, site.id, b.callId],
-      );
-      if (!rows[0])
-        throw new HttpError(404, 'not_found', `body.callId: call ${b.callId} not found on this site`);
-      callId = b.callId;
-    } else if (b.leadId) {
-      const rows = await ctx.db.query(
-        'SELECT id FROM leads WHERE account_id = $1 AND site_id = $2 AND id = $3',
-        [req.accountId, site.id, b.leadId],
-      );
-      if (!rows[0])
-        throw new HttpError(404, 'not_found', `body.leadId: lead ${b.leadId} not found on this site`);
-      leadId = b.leadId;
-    } else {
-      const phone = parsePhone(b.phone as string, site.country as CountryCode);
-      if (!phone) throw bad('body.phone', `${b.phone} is not a valid phone number`);
-      const date = b.date as string;
-      // A date means the end of that site-local day; an instant means itself.
-      const until =
-        date.length === 10
-          ? { sql: '(($4::date + 1)::timestamp AT TIME ZONE $5)', params: [date, site.timeZone] }
-          : { sql: "$4::timestamptz + interval '1 millisecond'", params: [new Date(date)] };
-      const rows = await ctx.db.query<{ id: string }>(
-        `SELECT id FROM calls WHERE account_id = $1 AND site_id = $2 AND caller = $3 AND started_at < ${until.sql}
-          ORDER BY started_at DESC, id LIMIT 1`,
-        [req.accountId, site.id, phone, ...until.params],
-      );
-      if (!rows[0])
-        throw new HttpError(404, 'call_not_found', `body.phone: no call from ${phone} on or before ${date}`);
-      callId = rows[0].id;
-    }
-
-    const now = ctx.clock.now();
-    const result = await ctx.db.tx(async (q) => {
-      if (b.externalId !== undefined) {
-        const updated = await q.query<{ id: string }>(
-          `UPDATE deals SET site_id = $3, call_id = $4, lead_id = $5, amount_minor = $6, currency = $7, status = $8,
-                  updated_at = $9
-            WHERE account_id = $1 AND external_id = $2 RETURNING id`,
-          [req.accountId, b.externalId, site.id, callId, leadId, amountMinor, currency, b.status, now],
-        );
-        if (updated[0]) return { id: updated[0].id, created: false };
-      }
-      const id = randomUUID();
-      await q.query(
-        `INSERT INTO deals (account_id, id, site_id, call_id, lead_id, amount_minor, currency, status, external_id,
-                            created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10)`,
-        [
-          req.accountId,
-          id,
-          site.id,
-          callId,
-          leadId,
-          amountMinor,
-          currency,
-          b.status,
-          b.externalId ?? null,
-          now,
-        ],
-      );
-      return { id, created: true };
-    });
+    const result = await saveDeal(ctx, req.accountId, req.body);
     const [row] = await ctx.db.query(`${dealSelect} WHERE account_id = $1 AND id = $2`, [
       req.accountId,
       result.id,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CALL_SELECT, callView } from '../calls/view.js';
+import { crmWantsEvents, enqueueCrmPushes } from '../crm/enqueue.js';
 import type { Queryable } from '../db/db.js';
 
 export const EVENT_TYPES = [
@@ -15,7 +16,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
  * Writes one event to the outbox, with a pending delivery for every active subscription of the account
  * that wants this type. Call it inside the transaction that makes the change: the event is then stored
  * exactly when the change is, and the delivery worker picks it up later. Accounts without a matching
- * subscription store nothing.
+ * subscription store nothing. CRM connections that push this event get their jobs queued here too.
  */
 export async function emitEvent(
   q: Queryable,
@@ -24,6 +25,7 @@ export async function emitEvent(
   data: Record<string, unknown>,
   at: Date,
 ): Promise<string | null> {
+  await enqueueCrmPushes(q, accountId, type, data, at);
   const hooks = await q.query<{ id: string }>(
     'SELECT id FROM webhooks WHERE account_id = $1 AND active AND $2 = ANY(events) ORDER BY created_at',
     [accountId, type],
@@ -170,7 +172,7 @@ export async function trackCallChanges(
     'SELECT 1 FROM webhooks WHERE account_id = $1 AND active AND events && $2::text[] LIMIT 1',
     [accountId, CALL_EVENT_TYPES],
   );
-  if (wanted.length === 0) return noopTracker;
+  if (wanted.length === 0 && !(await crmWantsEvents(q, accountId, CALL_EVENT_TYPES))) return noopTracker;
   const before = await snapshotCalls(q, accountId, by);
   return {
     captureCaller: (siteId, caller, exceptId) =>
