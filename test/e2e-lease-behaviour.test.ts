@@ -20,6 +20,16 @@ const landing = (widgetSrc: string, siteKey: string) => `<!doctype html>
 <script>document.addEventListener('click', function (e) { e.preventDefault(); });</script>
 </body></html>`;
 
+/** A page that shows its number only after a "show phone" click, as many shops do. */
+const revealPage = (widgetSrc: string, siteKey: string) => `<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><title>Диван</title>
+<script async src="${widgetSrc}" data-site="${siteKey}"></script></head>
+<body><button id="reveal">Показать телефон</button><p id="slot"></p>
+<script>document.getElementById('reveal').addEventListener('click', function () {
+  document.getElementById('slot').innerHTML = '<a id="phone" href="tel:+74951234567">${ORIGINAL}</a>';
+});</script>
+</body></html>`;
+
 /**
  * Lease behaviour in a real browser against the real server (site leaseOn: visible): lazy leasing on
  * visibility or interaction, heartbeats only while the tab is visible, the leave beacon on pagehide, and a
@@ -36,10 +46,13 @@ describe('lease behaviour in Chromium (leaseOn: visible)', () => {
   beforeAll(async () => {
     env = await testEnv();
     env.clock.set(new Date());
-    s = await setupSite(env, { poolSize: 6, site: { leaseOn: 'visible', freezeMinutes: FREEZE_MINUTES } });
+    s = await setupSite(env, { poolSize: 10, site: { leaseOn: 'visible', freezeMinutes: FREEZE_MINUTES } });
     const trackerUrl = await listenTracker(env.app);
     const html = landing(`${trackerUrl}/rt.js`, s.site.siteKey);
-    ({ url: siteUrl, server: siteServer } = await serveSite(() => html));
+    const reveal = revealPage(`${trackerUrl}/rt.js`, s.site.siteKey);
+    ({ url: siteUrl, server: siteServer } = await serveSite((path) =>
+      path.startsWith('/reveal') ? reveal : html,
+    ));
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
@@ -53,9 +66,9 @@ describe('lease behaviour in Chromium (leaseOn: visible)', () => {
     // Headless Chromium's own user agent is a bot's, which never gets a pool number.
     browser.newContext({ userAgent: CHROME_UA, viewport: { width: 1280, height: 720 } });
 
-  /** Opens the landing page and resolves with the visit id once the widget has the server's answer. */
-  async function open(page: Page): Promise<string> {
-    await page.goto(`${siteUrl}${PAID}`);
+  /** Opens a page and resolves with the visit id once the widget has the server's answer. */
+  async function open(page: Page, path = '/'): Promise<string> {
+    await page.goto(`${siteUrl}${path}${PAID}`);
     await page.waitForFunction(() => typeof (window as any).ringtrace === 'function');
     await page.evaluate(() => new Promise((resolve) => (window as any).ringtrace('ready', resolve)));
     return page.evaluate(() => (window as any).ringtrace('visit') as string);
@@ -72,9 +85,16 @@ describe('lease behaviour in Chromium (leaseOn: visible)', () => {
       .last_seen_at;
   const phoneText = (page: Page) => page.locator('#phone').innerText();
   const waitSwapped = (page: Page) =>
-    page.waitForFunction((o) => document.getElementById('phone')?.textContent !== o, ORIGINAL, {
-      timeout: 10_000,
-    });
+    page.waitForFunction(
+      (o) => {
+        const t = document.getElementById('phone')?.textContent;
+        return !!t && t !== o;
+      },
+      ORIGINAL,
+      {
+        timeout: 10_000,
+      },
+    );
   /** National format of an E.164 Russian number as the page prints it: +7 (499) 777-88-01. */
   const printed = (e164: string) =>
     `+7 (${e164.slice(2, 5)}) ${e164.slice(5, 8)}-${e164.slice(8, 10)}-${e164.slice(10)}`;
@@ -130,6 +150,19 @@ describe('lease behaviour in Chromium (leaseOn: visible)', () => {
     const leases = await leasesOf(visit);
     expect(leases).toHaveLength(1);
     expect(await page.getAttribute('#tel', 'href')).toBe(`tel:${leases[0].e164}`);
+  });
+
+  it('a number the page shows later (a "show phone" button) is leased when it appears', T, async () => {
+    const page = await (await newContext()).newPage();
+    const visit = await open(page, '/reveal');
+    await page.waitForTimeout(500);
+    expect(await leasesOf(visit)).toEqual([]);
+    await page.click('#reveal');
+    await waitSwapped(page);
+    const leases = await leasesOf(visit);
+    expect(leases).toHaveLength(1);
+    expect(await phoneText(page)).toBe(printed(leases[0].e164));
+    expect(await page.getAttribute('#phone', 'href')).toBe(`tel:${leases[0].e164}`);
   });
 
   it('heartbeats only while the tab is visible; they resume when it is visible again', T, async () => {

@@ -9,7 +9,8 @@
  * keeps the lease alive with heartbeats while the page is visible (POST {BASE}/t/ping) and says
  * goodbye on pagehide. A site that leases lazily (leaseOn: visible) answers the visit with `deferred`:
  * the page keeps its own numbers until one of them enters the viewport or is clicked, copied or
- * touched, and only then asks for the visit's number (POST {BASE}/t/lease). Requests are plain-text JSON so no CORS preflight is needed.
+ * touched, and only then asks for the visit's number (POST {BASE}/t/lease).
+ * Requests are plain-text JSON so no CORS preflight is needed.
  * Leads (POST {BASE}/t/lead): ringtrace('lead', {...}), and form submissions that carry a phone or
  * an email (password, hidden, file and card-like fields are never read; `data-rt-nolead` opts out).
  *
