@@ -86,6 +86,36 @@ describe('lazy leasing (leaseOn: visible)', () => {
     expect(await count('leases')).toBe(1);
   });
 
+  it('simultaneous lease requests of one visit (two tabs) take one number', async () => {
+    const v = (await postVisit(env.app, { site: s.site.siteKey, url: PAID, visitor: 'visitor-tabs' })).json();
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        postLease(env.app, { site: s.site.siteKey, visitor: v.visitor, visit: v.visit }),
+      ),
+    );
+    const numbers = new Set(answers.map((a) => a.json().number.e164));
+    expect(numbers.size).toBe(1);
+    expect(await count('leases')).toBe(1);
+  });
+
+  it('a continuing visit whose lease ran out waits for the number to be shown again', async () => {
+    const v = (await postVisit(env.app, { site: s.site.siteKey, url: PAID, visitor: 'visitor-idle' })).json();
+    const first = (
+      await postLease(env.app, { site: s.site.siteKey, visitor: v.visitor, visit: v.visit })
+    ).json();
+    env.clock.advance(20 * 60_000); // no heartbeat for 20 min (a hidden tab): the lease ran out at 16 min
+    const next = (
+      await postVisit(env.app, { site: s.site.siteKey, url: PAID, visitor: v.visitor, visit: v.visit })
+    ).json();
+    expect(next).toMatchObject({ visit: v.visit, number: null, deferred: true });
+    expect(await count('leases')).toBe(1);
+    const again = (
+      await postLease(env.app, { site: s.site.siteKey, visitor: v.visitor, visit: v.visit })
+    ).json();
+    expect(again.number.e164).toBe(first.number.e164); // free again, and still this visitor's
+    expect(await count('leases')).toBe(2);
+  });
+
   it('a visit that never shows a number never takes one; the next page is still deferred', async () => {
     const v = (
       await postVisit(env.app, { site: s.site.siteKey, url: PAID, visitor: 'visitor-lazy-2' })

@@ -124,8 +124,14 @@ export async function recordLeaseRequest(
 ): Promise<{ visit: string; number: ShownNumber | null }> {
   const now = ctx.clock.now();
   const e164 = await ctx.db.tx(async (q) => {
-    // Locked, so two tabs of one visit asking at once do not lease two numbers.
-    const visit = await findVisit(q, site, input.visitId, true);
+    // Two tabs of one visit asking at once must not lease two numbers: the visit is locked first, then read
+    // in a statement of its own (a locking join would show the other tab's new number_id without its number).
+    await q.query('SELECT 1 FROM visits WHERE account_id = $1 AND site_id = $2 AND id = $3 FOR UPDATE', [
+      site.accountId,
+      site.id,
+      input.visitId,
+    ]);
+    const visit = await findVisit(q, site, input.visitId);
     if (!visit || visit.visitor_id !== input.visitorId)
       throw new HttpError(404, 'unknown_visit', `visit: ${input.visitId} is not a visit of this visitor`);
     await q.query('UPDATE visits SET last_seen_at = $3, left_at = NULL WHERE account_id = $1 AND id = $2', [
@@ -140,12 +146,12 @@ export async function recordLeaseRequest(
   return { visit: input.visitId, number: e164 ? shownNumber(e164) : null };
 }
 
-async function findVisit(q: Queryable, site: Site, visitId: string, lock = false): Promise<VisitRow | null> {
+async function findVisit(q: Queryable, site: Site, visitId: string): Promise<VisitRow | null> {
   const rows = await q.query<VisitRow>(
     `SELECT v.id, v.visitor_id, v.last_seen_at, v.number_id, v.number_method, n.e164,
             coalesce(v.pool_id, n.pool_id) AS pool_id
        FROM visits v LEFT JOIN numbers n ON n.account_id = v.account_id AND n.id = v.number_id
-      WHERE v.account_id = $1 AND v.site_id = $2 AND v.id = $3${lock ? ' FOR UPDATE OF v' : ''}`,
+      WHERE v.account_id = $1 AND v.site_id = $2 AND v.id = $3`,
     [site.accountId, site.id, visitId],
   );
   return rows[0] ?? null;
