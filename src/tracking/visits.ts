@@ -77,7 +77,7 @@ export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<Page
   const now = ctx.clock.now();
   const visitorId = hit.visitorId ?? randomUUID();
   const result = await ctx.db.tx(async (q) => {
-    const visit = hit.visitId ? await findVisit(q, site, hit.visitId) : null;
+    const visit = hit.visitId ? await lockVisit(q, site, hit.visitId) : null;
     if (
       visit &&
       visit.visitor_id === visitorId &&
@@ -124,14 +124,7 @@ export async function recordLeaseRequest(
 ): Promise<{ visit: string; number: ShownNumber | null }> {
   const now = ctx.clock.now();
   const e164 = await ctx.db.tx(async (q) => {
-    // Two tabs of one visit asking at once must not lease two numbers: the visit is locked first, then read
-    // in a statement of its own (a locking join would show the other tab's new number_id without its number).
-    await q.query('SELECT 1 FROM visits WHERE account_id = $1 AND site_id = $2 AND id = $3 FOR UPDATE', [
-      site.accountId,
-      site.id,
-      input.visitId,
-    ]);
-    const visit = await findVisit(q, site, input.visitId);
+    const visit = await lockVisit(q, site, input.visitId);
     if (!visit || visit.visitor_id !== input.visitorId)
       throw new HttpError(404, 'unknown_visit', `visit: ${input.visitId} is not a visit of this visitor`);
     await q.query('UPDATE visits SET last_seen_at = $3, left_at = NULL WHERE account_id = $1 AND id = $2', [
@@ -146,7 +139,17 @@ export async function recordLeaseRequest(
   return { visit: input.visitId, number: e164 ? shownNumber(e164) : null };
 }
 
-async function findVisit(q: Queryable, site: Site, visitId: string): Promise<VisitRow | null> {
+/**
+ * Reads a visit of the site for the rest of the transaction. Two tabs of one visit loading pages or asking
+ * for its number at once must not lease two numbers, so the visit is locked first, then read in a statement
+ * of its own (on PostgreSQL a locking join would show the other tab's new number_id without its number).
+ */
+async function lockVisit(q: Queryable, site: Site, visitId: string): Promise<VisitRow | null> {
+  await q.query('SELECT 1 FROM visits WHERE account_id = $1 AND site_id = $2 AND id = $3 FOR UPDATE', [
+    site.accountId,
+    site.id,
+    visitId,
+  ]);
   const rows = await q.query<VisitRow>(
     `SELECT v.id, v.visitor_id, v.last_seen_at, v.number_id, v.number_method, n.e164,
             coalesce(v.pool_id, n.pool_id) AS pool_id
