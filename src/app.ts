@@ -8,6 +8,8 @@ import { buildWidget } from '../widget/build.js';
 import { accountForKey } from './accounts/keys.js';
 import { accountRoutes } from './accounts/routes.js';
 import { bulkRoutes } from './bulk/routes.js';
+import { callbackSettingsRoutes } from './callbacks/settings.js';
+import { twilioCallbackHookRoutes } from './callbacks/twilio-hooks.js';
 import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
@@ -139,6 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   genericHookRoutes(app, ctx);
   authRoutes(app, ctx);
   twilioHookRoutes(app, ctx);
+  twilioCallbackHookRoutes(app, ctx);
   kamailioHookRoutes(app, ctx);
   asteriskHookRoutes(app, ctx);
   feedRoutes(app, ctx);
@@ -184,6 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     dealRoutes(api, ctx);
     bulkRoutes(api, ctx);
     realtimeRoutes(api, ctx, hub);
+    callbackSettingsRoutes(api, ctx);
   });
 
   await operatorRoutes(app, ctx);

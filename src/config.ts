@@ -48,6 +48,8 @@ const configSchema = z.object({
   googleAdsUrl: z.url().default('https://googleads.googleapis.com'),
   /** Google OAuth 2.0 token endpoint used to refresh Google Ads access tokens. */
   googleOauthUrl: z.url().default('https://oauth2.googleapis.com/token'),
+  /** Twilio REST API base URL (callbacks place calls through it; tests point it at a local stand-in). */
+  twilioApiUrl: z.url().default('https://api.twilio.com'),
 });
 
 export type Config = z.infer<typeof configSchema> & {
@@ -77,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     yandexDirectUrl: env.RINGTRACE_YANDEX_DIRECT_URL || undefined,
     googleAdsUrl: env.RINGTRACE_GOOGLE_ADS_URL || undefined,
     googleOauthUrl: env.RINGTRACE_GOOGLE_OAUTH_URL || undefined,
+    twilioApiUrl: env.RINGTRACE_TWILIO_API_URL || undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

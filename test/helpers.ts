@@ -30,7 +30,7 @@ export interface TestEnv {
   key: string;
   /** inject() with the account's API key. */
   api: (
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     url: string,
     body?: unknown,
   ) => Promise<LightMyRequestResponse>;

@@ -1,7 +1,8 @@
+import { callbackJobKinds } from '../callbacks/originate.js';
 import type { AppContext } from '../http/context.js';
 import type { JobKinds } from './queue.js';
 
 /** Every kind of queued job the worker of `ringtrace start` runs; each feature adds its own here. */
-export function jobKinds(_ctx: Omit<AppContext, 'geo'>): JobKinds {
-  return {};
+export function jobKinds(ctx: Omit<AppContext, 'geo'>): JobKinds {
+  return { ...callbackJobKinds(ctx) };
 }

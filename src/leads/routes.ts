@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { planCallback, scheduleCallback } from '../callbacks/request.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
@@ -83,6 +84,11 @@ export function leadCollectRoutes(app: FastifyInstance, ctx: AppContext): void {
       phone = parsePhone(b.phone, site.country as CountryCode);
       if (!phone) throw bad('body.phone', `${b.phone} is not a valid phone number`);
     }
+    const plan = b.type === 'callback' ? await planCallback(ctx, site, b.visit, phone, req.ip) : null;
+    if (plan && 'retryAfterSeconds' in plan) {
+      reply.header('retry-after', String(plan.retryAfterSeconds));
+      throw new HttpError(429, 'callback_limit', plan.message);
+    }
     const now = ctx.clock.now();
     const result = await ctx.db.tx(async (q) => {
       const [visit] = await q.query<{ site_id: string }>(
@@ -121,7 +127,14 @@ export function leadCollectRoutes(app: FastifyInstance, ctx: AppContext): void {
         id,
       ]);
       await emitEvent(q, site.accountId, 'lead.created', { lead: camelize(row) }, now);
-      return { id, duplicate: false };
+      if (!plan) return { id, duplicate: false };
+      await scheduleCallback(q, ctx, site, plan, {
+        id,
+        visitId: b.visit,
+        phone: phone as string,
+        ip: req.ip,
+      });
+      return { id, duplicate: false, callback: plan.state, callbackAt: plan.at?.toISOString() ?? null };
     });
     reply.code(result.duplicate ? 200 : 201);
     return result;

@@ -105,62 +105,73 @@ interface Integration {
   authToken: string;
 }
 
-interface Hook {
+export interface TwilioHook {
   integration: Integration;
   params: Record<string, string>;
 }
 
 const FINAL_STATUSES = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
 
+/** Our public base URL, as Twilio calls (and signs) it. */
+export const publicBase = (ctx: AppContext) =>
+  (ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '');
+
+/** The signature covers the parameters exactly as sent, so the body stays raw until it is checked. */
+export function acceptRawForms(scope: FastifyInstance): void {
+  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, body),
+  );
+}
+
+/** Finds the integration, checks X-Twilio-Signature over the public URL and the form body. */
+export async function verifyTwilioHook(
+  ctx: AppContext,
+  req: FastifyRequest<{ Params: { integrationId: string } }>,
+): Promise<TwilioHook> {
+  const { integrationId } = req.params;
+  const row = z.uuid().safeParse(integrationId).success
+    ? (
+        await ctx.db.query<{ account_id: string; secret: string }>(
+          `SELECT account_id, secret FROM integrations WHERE id = $1 AND kind = 'twilio'`,
+          [integrationId],
+        )
+      )[0]
+    : undefined;
+  if (!row) throw new HttpError(404, 'unknown_integration', `integration ${integrationId} not found`);
+  const raw = typeof req.body === 'string' ? req.body : '';
+  const multi: Params = {};
+  const params: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(raw)) {
+    const values = multi[name] ?? [];
+    values.push(value);
+    multi[name] = values;
+    params[name] ??= value;
+  }
+  const header = req.headers['x-twilio-signature'];
+  if (
+    !validTwilioSignature(
+      row.secret,
+      typeof header === 'string' ? header : undefined,
+      publicBase(ctx) + req.url,
+      multi,
+    )
+  ) {
+    throw new HttpError(403, 'bad_signature', 'X-Twilio-Signature does not match the URL and parameters');
+  }
+  if (!params.CallSid) throw new HttpError(400, 'invalid_request', 'body.CallSid: required');
+  return { integration: { id: integrationId, accountId: row.account_id, authToken: row.secret }, params };
+}
+
 export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const base = () => (ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '');
+  const base = () => publicBase(ctx);
 
   app.register(async (scope) => {
-    // The signature covers the parameters exactly as sent, so the body stays raw until it is checked.
-    scope.addContentTypeParser(
-      'application/x-www-form-urlencoded',
-      { parseAs: 'string' },
-      (_req, body, done) => done(null, body),
-    );
+    acceptRawForms(scope);
 
-    /** Finds the integration, checks X-Twilio-Signature over the public URL and the form body. */
-    async function verify(req: FastifyRequest<{ Params: { integrationId: string } }>): Promise<Hook> {
-      const { integrationId } = req.params;
-      const row = z.uuid().safeParse(integrationId).success
-        ? (
-            await ctx.db.query<{ account_id: string; secret: string }>(
-              `SELECT account_id, secret FROM integrations WHERE id = $1 AND kind = 'twilio'`,
-              [integrationId],
-            )
-          )[0]
-        : undefined;
-      if (!row) throw new HttpError(404, 'unknown_integration', `integration ${integrationId} not found`);
-      const raw = typeof req.body === 'string' ? req.body : '';
-      const multi: Params = {};
-      const params: Record<string, string> = {};
-      for (const [name, value] of new URLSearchParams(raw)) {
-        const values = multi[name] ?? [];
-        values.push(value);
-        multi[name] = values;
-        params[name] ??= value;
-      }
-      const header = req.headers['x-twilio-signature'];
-      if (
-        !validTwilioSignature(
-          row.secret,
-          typeof header === 'string' ? header : undefined,
-          base() + req.url,
-          multi,
-        )
-      ) {
-        throw new HttpError(403, 'bad_signature', 'X-Twilio-Signature does not match the URL and parameters');
-      }
-      if (!params.CallSid) throw new HttpError(400, 'invalid_request', 'body.CallSid: required');
-      return { integration: { id: integrationId, accountId: row.account_id, authToken: row.secret }, params };
-    }
+    const verify = (req: FastifyRequest<{ Params: { integrationId: string } }>) => verifyTwilioHook(ctx, req);
 
     async function store(
-      hook: Hook,
+      hook: TwilioHook,
       e: { key: string; type: CallEvent['type']; occurredAt: Date; payload: Record<string, unknown> },
     ): Promise<string> {
       const { integration, params } = hook;
@@ -172,7 +183,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
 
     /** TwiML for one step result; action URLs carry the signed cursor. */
-    function twiml(hook: Hook, flow: { id: string; definition: Flow }, result: StepResult): string {
+    function twiml(hook: TwilioHook, flow: { id: string; definition: Flow }, result: StepResult): string {
       const flowId = flow.id;
       const { integration, params } = hook;
       const url = (path: string) => (c: Cursor) =>
@@ -201,7 +212,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
 
     /** Steps the call's flow from a signed cursor; a flow that cannot go on hangs up with a log line. */
     async function advance(
-      hook: Hook,
+      hook: TwilioHook,
       token: string | undefined,
       input: (flow: Flow) => StepInput,
       log: FastifyBaseLogger,
@@ -408,14 +419,33 @@ export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): 
     {
       schema: {
         tags: ['telephony'],
-        body: z.object({ name: z.string().min(1).max(200), authToken: z.string().min(16).max(200) }).strict(),
+        body: z
+          .object({
+            name: z.string().min(1).max(200),
+            authToken: z.string().min(16).max(200),
+            /** The account's SID (AC…), needed to place calls through the REST API (callbacks). */
+            accountSid: z
+              .string()
+              .regex(/^AC[0-9a-f]{32}$/, 'must be a Twilio Account SID: AC and 32 hex digits')
+              .optional(),
+          })
+          .strict(),
       },
     },
     async (req, reply) => {
       const id = randomUUID();
       await ctx.db.query(
-        'INSERT INTO integrations (account_id, id, kind, name, secret, created_at) VALUES ($1,$2,$3,$4,$5,$6)',
-        [req.accountId, id, 'twilio', req.body.name, req.body.authToken, ctx.clock.now()],
+        `INSERT INTO integrations (account_id, id, kind, name, secret, account_sid, created_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+        [
+          req.accountId,
+          id,
+          'twilio',
+          req.body.name,
+          req.body.authToken,
+          req.body.accountSid ?? null,
+          ctx.clock.now(),
+        ],
       );
       const hooks = `${(ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '')}/hooks/twilio/${id}`;
       reply.code(201);
@@ -424,6 +454,7 @@ export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): 
         id,
         kind: 'twilio' as const,
         name: req.body.name,
+        accountSid: req.body.accountSid,
         voiceUrl: `${hooks}/voice`,
         statusCallbackUrl: `${hooks}/status`,
       };
