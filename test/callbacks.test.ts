@@ -3,6 +3,7 @@ import { loadConfig } from '../src/config.js';
 import { jobKinds } from '../src/jobs/kinds.js';
 import { runDueJobs } from '../src/jobs/queue.js';
 import { secretBox } from '../src/secrets/secret-box.js';
+import { startAsteriskConnections } from '../src/telephony/asterisk.js';
 import { type AmiMessage, AmiParser } from '../src/telephony/asterisk-ami.js';
 import { FakeAsterisk } from './fake-asterisk.js';
 import { postVisit, setupSite, type TestEnv, testEnv, twilioSign } from './helpers.js';
@@ -445,6 +446,7 @@ describe('callbacks through Asterisk (AMI Originate)', () => {
   let visitId: string;
   let siteKey: string;
   const originates: AmiMessage[] = [];
+  const answeredLegEvents: string[] = [];
   const { postLead, callOfLead } = helpers(() => env);
 
   /** After login: answer each Originate with `Response: Success`, then the OriginateResponse (or an Error). */
@@ -489,6 +491,10 @@ describe('callbacks through Asterisk (AMI Originate)', () => {
       answer('Failure', '3'),
       answer('Failure', '5'),
       answer('Error', ''),
+      // The AMI connection of `ringtrace start`: the events of the first callback's answered leg.
+      async (socket) => {
+        for (const m of answeredLegEvents) socket.write(m);
+      },
     ]);
     const port = await fake.listen();
     env = await testEnv('2026-11-02T07:00:00Z');
@@ -529,8 +535,13 @@ describe('callbacks through Asterisk (AMI Originate)', () => {
     return lead.json().id as string;
   };
 
+  let answeredLeadId: string;
+  let answeredVisitId: string;
+
   it('sends the documented Originate and takes OriginateResponse Success as the employee answering', async () => {
     const leadId = await newLead('+79161234567', '203.0.113.1');
+    answeredLeadId = leadId;
+    answeredVisitId = visitId;
     const [r] = await runJobs();
     expect(r).toMatchObject({ success: true, status: 'succeeded' });
     expect(fake.logins[0]).toMatchObject({
@@ -543,6 +554,7 @@ describe('callbacks through Asterisk (AMI Originate)', () => {
       Action: 'Originate',
       ActionID: `ringtrace-callback-${leadId}-0`,
       Channel: 'PJSIP/101',
+      ChannelId: `ringtrace-cb-${leadId}-0`,
       Application: 'Dial',
       Data: 'PJSIP/+79161234567@provider,20',
       CallerID: `<${CALLER_ID}>`,
@@ -573,5 +585,91 @@ describe('callbacks through Asterisk (AMI Originate)', () => {
       error: 'Originate refused: Permission denied',
     });
     expect(await callOfLead(leadId)).toMatchObject({ status: 'failed', origin: 'callback' });
+  });
+  it('the AMI events of the answered leg complete the callback with the visitor’s talk time', async () => {
+    const leg = `ringtrace-cb-${answeredLeadId}-0`;
+    const t0 = Date.parse('2026-11-02T07:00:05Z') / 1000;
+    const msg = (fields: Record<string, string>) =>
+      `${Object.entries(fields)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}\r\n`;
+    const common = { Privilege: 'call,all', Linkedid: leg };
+    answeredLegEvents.push(
+      msg({
+        Event: 'Newchannel',
+        ...common,
+        Timestamp: `${t0}.000000`,
+        Channel: 'PJSIP/101-00000001',
+        Uniqueid: leg,
+        Exten: 's',
+        CallerIDNum: '101',
+      }),
+      msg({
+        Event: 'DialBegin',
+        ...common,
+        Timestamp: `${t0 + 1}.000000`,
+        Channel: 'PJSIP/101-00000001',
+        Uniqueid: leg,
+        DestChannel: 'PJSIP/provider-00000002',
+        DestUniqueid: '1762066806.2',
+        DialString: '+79161234567@provider',
+      }),
+      msg({
+        Event: 'DialEnd',
+        ...common,
+        Timestamp: `${t0 + 9}.000000`,
+        Channel: 'PJSIP/101-00000001',
+        Uniqueid: leg,
+        DestChannel: 'PJSIP/provider-00000002',
+        DestUniqueid: '1762066806.2',
+        DialStatus: 'ANSWER',
+      }),
+      msg({
+        Event: 'Hangup',
+        ...common,
+        Timestamp: `${t0 + 69}.000000`,
+        Channel: 'PJSIP/provider-00000002',
+        Uniqueid: '1762066806.2',
+        Cause: '16',
+        'Cause-txt': 'Normal Clearing',
+      }),
+      msg({
+        Event: 'Hangup',
+        ...common,
+        Timestamp: `${t0 + 69}.000000`,
+        Channel: 'PJSIP/101-00000001',
+        Uniqueid: leg,
+        Cause: '16',
+        'Cause-txt': 'Normal Clearing',
+      }),
+    );
+    await env.db.query('UPDATE asterisk_integrations SET enabled = true');
+    const connections = startAsteriskConnections(
+      { config: loadConfig({}, { logLevel: 'silent' }), db: env.db, clock: env.clock },
+      { backoff: { initialMs: 20, maxMs: 200 }, syncIntervalMs: 0 },
+    );
+    try {
+      await connections.ready;
+      let call: Record<string, unknown> | undefined;
+      for (let i = 0; i < 200 && call?.status !== 'completed'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        call = await callOfLead(answeredLeadId);
+      }
+      expect(call).toMatchObject({
+        status: 'completed',
+        origin: 'callback',
+        visitId: answeredVisitId,
+        method: 'callback',
+        caller: '+79161234567',
+        answeredAt: '2026-11-02T07:00:14.000Z',
+        talkSeconds: 60,
+      });
+      // The leg's own channel start is not a second call.
+      const calls = (await env.api('GET', '/api/v1/calls?limit=100')).json().items;
+      expect(calls.filter((c: { leadId: string }) => c.leadId === answeredLeadId)).toHaveLength(1);
+      expect(calls).toHaveLength(3);
+    } finally {
+      await connections.stop();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { type ChannelTech, dialTarget } from '../telephony/asterisk.js';
 import { recordCallEvent } from '../telephony/event-log.js';
 import { publicBase } from '../telephony/twilio.js';
 import { AmiOriginateError, amiOriginate, ORIGINATE_REASONS } from './ami-originate.js';
+import { callbackChannelId } from './asterisk-legs.js';
 import { callbackCallId, ORIGINATE_ATTEMPTS, ORIGINATE_JOB, type OriginatePayload } from './request.js';
 import { type CallbackSettings, loadCallbackSettings } from './settings.js';
 
@@ -279,6 +280,8 @@ async function originateAsterisk(
     Action: 'Originate',
     ActionID: `ringtrace-callback-${cb.leadId}-${index}`,
     Channel: channel,
+    // The leg's Uniqueid, so the AMI connection knows its events are this callback's (asterisk-legs.ts).
+    ChannelId: callbackChannelId(cb.leadId, index),
     Application: 'Dial',
     Data: `${visitor},${timeout}`,
     CallerID: `<${cb.settings.callerId}>`,
