@@ -8,7 +8,7 @@ import { buildWidget } from '../widget/build.js';
 import { accountForKey } from './accounts/keys.js';
 import { accountRoutes } from './accounts/routes.js';
 import { bulkRoutes } from './bulk/routes.js';
-import { callbackSettingsRoutes } from './callbacks/settings.js';
+import { callbackRoutes } from './callbacks/routes.js';
 import { twilioCallbackHookRoutes } from './callbacks/twilio-hooks.js';
 import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
@@ -187,7 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     dealRoutes(api, ctx);
     bulkRoutes(api, ctx);
     realtimeRoutes(api, ctx, hub);
-    callbackSettingsRoutes(api, ctx);
+    callbackRoutes(api, ctx);
   });
 
   await operatorRoutes(app, ctx);

@@ -299,6 +299,12 @@ describe('callbacks through Twilio', () => {
     expect(call).toMatchObject({ status: 'missed', origin: 'callback', visitId: visit, talkSeconds: 0 });
     expect(call?.classes).toContain('missed');
     expect(await runJobs()).toEqual([]);
+    const log = (await env.api('GET', `/api/v1/leads/${leadId}/callback`)).json();
+    expect(log).toMatchObject({ leadId, phone: '+79161234568', call: { id: call?.id, status: 'missed' } });
+    expect(log.attempts.map((j: { key: string; status: string }) => [j.key, j.status])).toEqual([
+      [`${leadId}:0`, 'succeeded'],
+      [`${leadId}:1`, 'succeeded'],
+    ]);
   });
 
   it('the visitor not answering is a missed callback too', async () => {
@@ -363,6 +369,15 @@ describe('callbacks through Twilio', () => {
     env.clock.advance(30_000);
     expect((await runJobs())[0]).toMatchObject({ success: true, status: 'succeeded', attempt: 2 });
     expect(requestsFor(flaky)).toHaveLength(2);
+    const log = (await env.api('GET', `/api/v1/leads/${flaky}/callback`)).json();
+    expect(log.attempts[0].attemptLog).toMatchObject([
+      { attempt: 1, success: false, error: 'Twilio 500 (code 20500): Internal Server Error' },
+      { attempt: 2, success: true },
+    ]);
+    expect((await env.api('GET', `/api/v1/leads/${invalidTo}/callback`)).json().attempts[0]).toMatchObject({
+      status: 'failed',
+      lastError: "Twilio 400 (code 21211): The 'To' number +79030000001 is not a valid phone number.",
+    });
   });
 
   it('limits per visit, IP and number: 429 with Retry-After, nothing stored or originated', async () => {

@@ -142,6 +142,18 @@ describe('tenant isolation', () => {
     expect((await asOther('GET', url)).statusCode).toBe(404);
     expect((await asOther('PUT', url, { ...settings, enabled: false })).statusCode).toBe(404);
     expect((await env.api('GET', url)).json().enabled).toBe(true);
+    const visit = (
+      await postVisit(env.app, { site: s.site.siteKey, url: 'https://a.example/' }, '203.0.113.9')
+    ).json();
+    const lead = await env.app.inject({
+      method: 'POST',
+      url: '/t/lead',
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({ visit: visit.visit, type: 'callback', phone: '+79161234567' }),
+    });
+    expect(lead.json().callback).toBe('scheduled');
+    expect((await env.api('GET', `/api/v1/leads/${lead.json().id}/callback`)).statusCode).toBe(200);
+    expect((await asOther('GET', `/api/v1/leads/${lead.json().id}/callback`)).statusCode).toBe(404);
     const ownSite = (
       await asOther('POST', '/api/v1/sites', { name: 'Own', defaultNumber: '+74951112233' })
     ).json();

@@ -1,15 +1,9 @@
-import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Queryable } from '../db/db.js';
 import { endpointSchema, scheduleNode } from '../flows/model.js';
-import type { AppContext } from '../http/context.js';
-import { HttpError } from '../http/errors.js';
-import { parsePhone } from '../phone/phone.js';
-import { findSite } from '../sites/store.js';
 import { DEFAULT_LIMITS } from './rules.js';
 
-// Callback settings of a site: `GET/PUT /api/v1/sites/{siteId}/callback`.
+// Callback settings of a site (routes.ts serves them at `/api/v1/sites/{siteId}/callback`).
 
 const limit = z.number().int().min(1).max(1000);
 
@@ -71,75 +65,4 @@ export async function loadCallbackSettings(
   if (!row) return null;
   const s = row.settings;
   return { ...s, countries: s.countries ?? [row.country], limits: { ...DEFAULT_LIMITS, ...s.limits } };
-}
-
-const siteParams = z.object({ siteId: z.uuid() });
-const bad = (field: string, message: string) =>
-  new HttpError(400, 'invalid_request', `${field}: ${message}`, [{ field, message }]);
-
-export function callbackSettingsRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const r = app.withTypeProvider<ZodTypeProvider>();
-  const siteOr404 = async (accountId: string, siteId: string) => {
-    const site = await findSite(ctx.db, accountId, siteId);
-    if (!site) throw new HttpError(404, 'not_found', `Site ${siteId} not found`);
-    return site;
-  };
-
-  r.get(
-    '/api/v1/sites/:siteId/callback',
-    { schema: { tags: ['leads'], params: siteParams } },
-    async (req) => {
-      await siteOr404(req.accountId, req.params.siteId);
-      const settings = await loadCallbackSettings(ctx.db, req.accountId, req.params.siteId);
-      if (!settings)
-        throw new HttpError(404, 'not_found', `Site ${req.params.siteId} has no callback settings`);
-      return settings;
-    },
-  );
-
-  r.put(
-    '/api/v1/sites/:siteId/callback',
-    { schema: { tags: ['leads'], params: siteParams, body: callbackSettingsSchema } },
-    async (req) => {
-      const { accountId } = req;
-      const site = await siteOr404(accountId, req.params.siteId);
-      const b = req.body;
-      const [integration] = await ctx.db.query<{ kind: string; account_sid: string | null }>(
-        'SELECT kind, account_sid FROM integrations WHERE account_id = $1 AND id = $2',
-        [accountId, b.integrationId],
-      );
-      if (!integration) throw bad('body.integrationId', `integration ${b.integrationId} not found`);
-      if (integration.kind !== 'twilio' && integration.kind !== 'asterisk')
-        throw bad('body.integrationId', `a ${integration.kind} integration cannot place calls`);
-      if (integration.kind === 'twilio' && !integration.account_sid)
-        throw bad(
-          'body.integrationId',
-          'the Twilio integration has no accountSid (set it on the integration)',
-        );
-      if (b.groupId) {
-        const group = await ctx.db.query('SELECT 1 FROM employee_groups WHERE account_id = $1 AND id = $2', [
-          accountId,
-          b.groupId,
-        ]);
-        if (group.length === 0) throw bad('body.groupId', `employee group ${b.groupId} not found`);
-      }
-      const callerId = parsePhone(b.callerId, site.country as never);
-      const own = callerId
-        ? await ctx.db.query('SELECT 1 FROM numbers WHERE account_id = $1 AND site_id = $2 AND e164 = $3', [
-            accountId,
-            site.id,
-            callerId,
-          ])
-        : [];
-      if (own.length === 0 && callerId !== site.defaultNumber)
-        throw bad('body.callerId', `${b.callerId} is not one of the site's numbers`);
-      const settings = { ...b, callerId };
-      await ctx.db.query(
-        `INSERT INTO callback_settings (account_id, site_id, settings, updated_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (account_id, site_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = EXCLUDED.updated_at`,
-        [accountId, site.id, JSON.stringify(settings), ctx.clock.now()],
-      );
-      return loadCallbackSettings(ctx.db, accountId, site.id);
-    },
-  );
 }
