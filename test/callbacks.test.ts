@@ -394,6 +394,22 @@ describe('callbacks through Twilio', () => {
     env.clock.advanceMinutes(6);
     expect((await postLead({ visit, type: 'callback', phone: '+79161234580' }, ip)).statusCode).toBe(201);
 
+    // A burst from one visit: one callback, the rest refused (the limit check is serialized); a resend of
+    // the stored lead under its client id is the same lead, not a new callback.
+    const burst = await newVisit();
+    const answers = await Promise.all(
+      [1, 2, 3].map(() =>
+        postLead({ visit: burst.visit, id: 'cb-1', type: 'callback', phone: '+79161234582' }, burst.ip),
+      ),
+    );
+    expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 200, 201]);
+    const other = await Promise.all(
+      ['cb-2', 'cb-3'].map((id) =>
+        postLead({ visit: burst.visit, id, type: 'callback', phone: '+79161234582' }, burst.ip),
+      ),
+    );
+    expect(other.map((r) => r.statusCode)).toEqual([429, 429]);
+
     // Five callbacks an hour from one IP (each from its own visit and number), the sixth is refused.
     const ipOfAbuser = '198.51.100.7';
     for (let i = 0; i < 5; i++) {
