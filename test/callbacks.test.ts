@@ -459,8 +459,17 @@ describe('callbacks through Twilio', () => {
     expect(requestsFor(leadId)).toHaveLength(1);
   });
 
-  it('a disabled site takes callback leads as plain leads', async () => {
+  it('a disabled site takes callback leads as plain leads and stops those still waiting', async () => {
     const url = `/api/v1/sites/${s.site.id}/callback`;
+    // Sundays only: a callback asked for on Tuesday waits.
+    const sundays = { hours: [{ days: [7], from: '09:00', to: '18:00' }], holidays: [] };
+    expect((await env.api('PUT', url, { ...settings, hours: sundays })).statusCode).toBe(200);
+    const early = await newVisit();
+    const waiting = (
+      await postLead({ visit: early.visit, type: 'callback', phone: '+79161234583' }, early.ip)
+    ).json();
+    expect(waiting.callback).toBe('outside_hours');
+
     expect((await env.api('PUT', url, { ...settings, enabled: false })).statusCode).toBe(200);
     const { visit, ip } = await newVisit();
     const before = await counts();
@@ -468,6 +477,15 @@ describe('callbacks through Twilio', () => {
     expect(lead.statusCode).toBe(201);
     expect(lead.json()).toEqual({ id: lead.json().id, duplicate: false });
     expect(await counts()).toEqual({ ...before, leads: before.leads + 1 });
+
+    env.clock.set(waiting.callbackAt);
+    const [stopped] = await runJobs();
+    expect(stopped).toMatchObject({
+      success: false,
+      status: 'failed',
+      error: 'callbacks are disabled for the site',
+    });
+    expect(requestsFor(waiting.id)).toHaveLength(0);
   });
 });
 

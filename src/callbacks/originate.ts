@@ -67,7 +67,10 @@ export async function loadCallback(ctx: Ctx, accountId: string, leadId: string):
   };
 }
 
-const integrationRef = (cb: Callback) => ({ accountId: cb.accountId, id: cb.integrationId });
+const integrationRef = (cb: Pick<Callback, 'accountId' | 'integrationId'>) => ({
+  accountId: cb.accountId,
+  id: cb.integrationId,
+});
 
 /** The callback's call: started when the first employee is rung (from = the visitor, to = the caller id). */
 async function recordStart(ctx: Ctx, cb: Callback): Promise<void> {
@@ -97,7 +100,7 @@ export async function endCallback(
   reason: string,
 ): Promise<void> {
   const now = ctx.clock.now();
-  await recordCallEvent(ctx as AppContext, integrationRef(cb as Callback), {
+  await recordCallEvent(ctx as AppContext, integrationRef(cb), {
     key: `${callbackCallId(cb.leadId)}:ended`,
     providerCallId: callbackCallId(cb.leadId),
     type: 'call.ended',
@@ -144,6 +147,11 @@ async function originate(ctx: Ctx, job: QueuedJob<OriginatePayload>): Promise<un
   const { leadId, index } = job.payload;
   const cb = await loadCallback(ctx, job.accountId, leadId);
   if (!cb) throw new JobFailure('the callback or its site’s settings are gone', { retry: false });
+  if (!cb.settings.enabled) {
+    // Turning callbacks off stops the ones still waiting (e.g. for the office to open).
+    if (index > 0) await endCallback(ctx, cb, 'failed', 'callbacks were disabled for the site');
+    throw new JobFailure('callbacks are disabled for the site', { retry: false });
+  }
   await recordStart(ctx, cb);
   const target = cb.targets[index];
   if (!target) {
