@@ -9,7 +9,6 @@ import { accountForKey } from './accounts/keys.js';
 import { accountRoutes } from './accounts/routes.js';
 import { bulkRoutes } from './bulk/routes.js';
 import { callbackRoutes } from './callbacks/routes.js';
-import { twilioCallbackHookRoutes } from './callbacks/twilio-hooks.js';
 import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
@@ -141,7 +140,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   genericHookRoutes(app, ctx);
   authRoutes(app, ctx);
   twilioHookRoutes(app, ctx);
-  twilioCallbackHookRoutes(app, ctx);
   kamailioHookRoutes(app, ctx);
   asteriskHookRoutes(app, ctx);
   feedRoutes(app, ctx);

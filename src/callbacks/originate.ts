@@ -4,7 +4,6 @@ import type { AppContext } from '../http/context.js';
 import { enqueueJob, JobFailure, type JobKinds, type QueuedJob } from '../jobs/queue.js';
 import { type ChannelTech, dialTarget } from '../telephony/asterisk.js';
 import { recordCallEvent } from '../telephony/event-log.js';
-import { publicBase } from '../telephony/twilio.js';
 import { AmiOriginateError, amiOriginate, ORIGINATE_REASONS } from './ami-originate.js';
 import { callbackChannelId } from './asterisk-legs.js';
 import { callbackCallId, ORIGINATE_ATTEMPTS, ORIGINATE_JOB, type OriginatePayload } from './request.js';
@@ -18,6 +17,10 @@ import { type CallbackSettings, loadCallbackSettings } from './settings.js';
  */
 
 type Ctx = Omit<AppContext, 'geo'>;
+
+/** Our public base URL, as Twilio calls (and signs) it. */
+export const publicBase = (ctx: Pick<AppContext, 'config'>) =>
+  (ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '');
 
 interface Callback {
   accountId: string;
@@ -210,7 +213,7 @@ async function originateTwilio(
   fail: Fail,
 ): Promise<unknown> {
   if (!integration.account_sid) return fail('the Twilio integration has no accountSid', false);
-  const hooks = `${publicBase(ctx as AppContext)}/hooks/twilio/${cb.integrationId}/callback`;
+  const hooks = `${publicBase(ctx)}/hooks/twilio/${cb.integrationId}/callback`;
   const query = new URLSearchParams({ lead: cb.leadId, n: String(index) }).toString();
   const form = new URLSearchParams({
     To: target.kind === 'phone' ? target.number : target.uri,

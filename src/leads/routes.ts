@@ -86,57 +86,51 @@ export function leadCollectRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
     const plan = b.type === 'callback' ? await planCallback(ctx, site, phone) : null;
     const now = ctx.clock.now();
-    const result = await ctx.db
-      .tx(async (q) => {
-        const [visit] = await q.query<{ site_id: string }>(
-          'SELECT site_id FROM visits WHERE account_id = $1 AND id = $2',
-          [site.accountId, b.visit],
-        );
-        const inserted = await q.query<{ id: string }>(
-          `INSERT INTO leads (account_id, id, site_id, visit_id, client_id, type, phone, email, name, fields, url, created_at)
+    const result = await ctx.db.tx(async (q) => {
+      const [visit] = await q.query<{ site_id: string }>(
+        'SELECT site_id FROM visits WHERE account_id = $1 AND id = $2',
+        [site.accountId, b.visit],
+      );
+      const inserted = await q.query<{ id: string }>(
+        `INSERT INTO leads (account_id, id, site_id, visit_id, client_id, type, phone, email, name, fields, url, created_at)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
          ON CONFLICT (account_id, visit_id, client_id) DO NOTHING RETURNING id`,
-          [
-            site.accountId,
-            randomUUID(),
-            visit.site_id,
-            b.visit,
-            b.id ?? null,
-            b.type,
-            phone,
-            b.email?.toLowerCase() ?? null,
-            b.name ?? null,
-            JSON.stringify(fields),
-            b.url ?? null,
-            now,
-          ],
-        );
-        if (inserted.length === 0) {
-          const [existing] = await q.query<{ id: string }>(
-            'SELECT id FROM leads WHERE account_id = $1 AND visit_id = $2 AND client_id = $3',
-            [site.accountId, b.visit, b.id],
-          );
-          return { id: existing.id, duplicate: true };
-        }
-        const id = inserted[0].id;
-        const [row] = await q.query(`${LEAD_SELECT} WHERE l.account_id = $1 AND l.id = $2`, [
+        [
           site.accountId,
-          id,
-        ]);
-        await emitEvent(q, site.accountId, 'lead.created', { lead: camelize(row) }, now);
-        if (!plan) return { id, duplicate: false };
-        await scheduleCallback(q, ctx, site, plan, {
-          id,
-          visitId: b.visit,
-          phone: phone as string,
-          ip: req.ip,
-        });
-        return { id, duplicate: false, callback: plan.state, callbackAt: plan.at?.toISOString() ?? null };
-      })
-      .catch((err: unknown) => {
+          randomUUID(),
+          visit.site_id,
+          b.visit,
+          b.id ?? null,
+          b.type,
+          phone,
+          b.email?.toLowerCase() ?? null,
+          b.name ?? null,
+          JSON.stringify(fields),
+          b.url ?? null,
+          now,
+        ],
+      );
+      if (inserted.length === 0) {
+        const [existing] = await q.query<{ id: string }>(
+          'SELECT id FROM leads WHERE account_id = $1 AND visit_id = $2 AND client_id = $3',
+          [site.accountId, b.visit, b.id],
+        );
+        return { id: existing.id, duplicate: true };
+      }
+      const id = inserted[0].id;
+      const [row] = await q.query(`${LEAD_SELECT} WHERE l.account_id = $1 AND l.id = $2`, [
+        site.accountId,
+        id,
+      ]);
+      await emitEvent(q, site.accountId, 'lead.created', { lead: camelize(row) }, now);
+      if (!plan) return { id, duplicate: false };
+      const lead = { id, visitId: b.visit, phone: phone as string, ip: req.ip };
+      await scheduleCallback(q, ctx, site, plan, lead).catch((err: unknown) => {
         if (err instanceof CallbackLimitError) reply.header('retry-after', String(err.retryAfterSeconds));
         throw err;
       });
+      return { id, duplicate: false, callback: plan.state, callbackAt: plan.at?.toISOString() ?? null };
+    });
     reply.code(result.duplicate ? 200 : 201);
     return result;
   });

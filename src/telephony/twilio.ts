@@ -2,6 +2,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { twilioCallbackHookRoutes } from '../callbacks/twilio-hooks.js';
 import { CALL_CHANNEL_SQL, CALLS_FROM } from '../calls/filters.js';
 import type { CallEvent } from '../calls/reducer.js';
 import type { Flow } from '../flows/model.js';
@@ -105,73 +106,62 @@ interface Integration {
   authToken: string;
 }
 
-export interface TwilioHook {
+interface Hook {
   integration: Integration;
   params: Record<string, string>;
 }
 
 const FINAL_STATUSES = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
 
-/** Our public base URL, as Twilio calls (and signs) it. */
-export const publicBase = (ctx: AppContext) =>
-  (ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '');
-
-/** The signature covers the parameters exactly as sent, so the body stays raw until it is checked. */
-export function acceptRawForms(scope: FastifyInstance): void {
-  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-    done(null, body),
-  );
-}
-
-/** Finds the integration, checks X-Twilio-Signature over the public URL and the form body. */
-export async function verifyTwilioHook(
-  ctx: AppContext,
-  req: FastifyRequest<{ Params: { integrationId: string } }>,
-): Promise<TwilioHook> {
-  const { integrationId } = req.params;
-  const row = z.uuid().safeParse(integrationId).success
-    ? (
-        await ctx.db.query<{ account_id: string; secret: string }>(
-          `SELECT account_id, secret FROM integrations WHERE id = $1 AND kind = 'twilio'`,
-          [integrationId],
-        )
-      )[0]
-    : undefined;
-  if (!row) throw new HttpError(404, 'unknown_integration', `integration ${integrationId} not found`);
-  const raw = typeof req.body === 'string' ? req.body : '';
-  const multi: Params = {};
-  const params: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(raw)) {
-    const values = multi[name] ?? [];
-    values.push(value);
-    multi[name] = values;
-    params[name] ??= value;
-  }
-  const header = req.headers['x-twilio-signature'];
-  if (
-    !validTwilioSignature(
-      row.secret,
-      typeof header === 'string' ? header : undefined,
-      publicBase(ctx) + req.url,
-      multi,
-    )
-  ) {
-    throw new HttpError(403, 'bad_signature', 'X-Twilio-Signature does not match the URL and parameters');
-  }
-  if (!params.CallSid) throw new HttpError(400, 'invalid_request', 'body.CallSid: required');
-  return { integration: { id: integrationId, accountId: row.account_id, authToken: row.secret }, params };
-}
-
 export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const base = () => publicBase(ctx);
+  const base = () => (ctx.config.publicUrl ?? `http://localhost:${ctx.config.port}`).replace(/\/+$/, '');
 
   app.register(async (scope) => {
-    acceptRawForms(scope);
+    // The signature covers the parameters exactly as sent, so the body stays raw until it is checked.
+    scope.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string' },
+      (_req, body, done) => done(null, body),
+    );
 
-    const verify = (req: FastifyRequest<{ Params: { integrationId: string } }>) => verifyTwilioHook(ctx, req);
+    /** Finds the integration, checks X-Twilio-Signature over the public URL and the form body. */
+    async function verify(req: FastifyRequest<{ Params: { integrationId: string } }>): Promise<Hook> {
+      const { integrationId } = req.params;
+      const row = z.uuid().safeParse(integrationId).success
+        ? (
+            await ctx.db.query<{ account_id: string; secret: string }>(
+              `SELECT account_id, secret FROM integrations WHERE id = $1 AND kind = 'twilio'`,
+              [integrationId],
+            )
+          )[0]
+        : undefined;
+      if (!row) throw new HttpError(404, 'unknown_integration', `integration ${integrationId} not found`);
+      const raw = typeof req.body === 'string' ? req.body : '';
+      const multi: Params = {};
+      const params: Record<string, string> = {};
+      for (const [name, value] of new URLSearchParams(raw)) {
+        const values = multi[name] ?? [];
+        values.push(value);
+        multi[name] = values;
+        params[name] ??= value;
+      }
+      const header = req.headers['x-twilio-signature'];
+      if (
+        !validTwilioSignature(
+          row.secret,
+          typeof header === 'string' ? header : undefined,
+          base() + req.url,
+          multi,
+        )
+      ) {
+        throw new HttpError(403, 'bad_signature', 'X-Twilio-Signature does not match the URL and parameters');
+      }
+      if (!params.CallSid) throw new HttpError(400, 'invalid_request', 'body.CallSid: required');
+      return { integration: { id: integrationId, accountId: row.account_id, authToken: row.secret }, params };
+    }
 
     async function store(
-      hook: TwilioHook,
+      hook: Hook,
       e: { key: string; type: CallEvent['type']; occurredAt: Date; payload: Record<string, unknown> },
     ): Promise<string> {
       const { integration, params } = hook;
@@ -183,7 +173,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
 
     /** TwiML for one step result; action URLs carry the signed cursor. */
-    function twiml(hook: TwilioHook, flow: { id: string; definition: Flow }, result: StepResult): string {
+    function twiml(hook: Hook, flow: { id: string; definition: Flow }, result: StepResult): string {
       const flowId = flow.id;
       const { integration, params } = hook;
       const url = (path: string) => (c: Cursor) =>
@@ -212,7 +202,7 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
 
     /** Steps the call's flow from a signed cursor; a flow that cannot go on hangs up with a log line. */
     async function advance(
-      hook: TwilioHook,
+      hook: Hook,
       token: string | undefined,
       input: (flow: Flow) => StepInput,
       log: FastifyBaseLogger,
@@ -393,6 +383,9 @@ export function twilioHookRoutes(app: FastifyInstance, ctx: AppContext): void {
       }
       return reply.code(204).send();
     });
+
+    // A callback's employee leg (src/callbacks), under the same signature check.
+    twilioCallbackHookRoutes(scope, ctx, verify);
 
     // A recording (voicemail or a recorded <Dial>) is ready.
     scope.post('/hooks/twilio/:integrationId/recording', opts, async (req: Req, reply) => {
