@@ -25,7 +25,6 @@ export const publicBase = (ctx: Pick<AppContext, 'config'>) =>
 interface Callback {
   accountId: string;
   leadId: string;
-  siteId: string;
   phone: string;
   integrationId: string;
   settings: CallbackSettings;
@@ -62,7 +61,6 @@ export async function loadCallback(ctx: Ctx, accountId: string, leadId: string):
   return {
     accountId,
     leadId,
-    siteId: row.site_id,
     phone: row.phone,
     integrationId: row.integration_id,
     settings,
@@ -87,7 +85,6 @@ async function recordStart(ctx: Ctx, cb: Callback): Promise<void> {
       from: cb.phone,
       to: cb.settings.callerId,
       startedAt: now.toISOString(),
-      callbackLeadId: cb.leadId,
     },
   });
 }
