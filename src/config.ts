@@ -52,6 +52,8 @@ const configSchema = z.object({
   ga4Url: z.url().default('https://www.google-analytics.com'),
   /** Base URL of the Yandex Metrika management API (offline calls upload). */
   metrikaUrl: z.url().default('https://api-metrika.yandex.net'),
+  /** Twilio REST API base URL (callbacks place calls through it; tests point it at a local stand-in). */
+  twilioApiUrl: z.url().default('https://api.twilio.com'),
 });
 
 export type Config = z.infer<typeof configSchema> & {
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metrikaUrl: env.RINGTRACE_METRIKA_URL || undefined,
     googleAdsUrl: env.RINGTRACE_GOOGLE_ADS_URL || undefined,
     googleOauthUrl: env.RINGTRACE_GOOGLE_OAUTH_URL || undefined,
+    twilioApiUrl: env.RINGTRACE_TWILIO_API_URL || undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

@@ -7,7 +7,7 @@ export const CALL_SELECT = `
   SELECT c.id, c.site_id, c.caller, c.tracking_number, c.status, c.started_at, c.answered_at, c.ended_at,
          c.wait_seconds, c.talk_seconds, c.employee, c.group_name, c.recording_url, c.visit_id, c.method,
          c.confidence, c.call_page_url, c.is_unique, c.is_targeted, c.is_unique_targeted, c.is_first_targeted,
-         c.is_repeat, c.is_missed, c.closed_by,
+         c.is_repeat, c.is_missed, c.closed_by, c.origin, c.lead_id,
          ${CALL_CHANNEL_SQL} AS channel,
          coalesce(v.source, sr.source) AS source, coalesce(v.medium, sr.medium) AS medium,
          coalesce(v.campaign, sr.campaign) AS campaign, v.content, v.keyword, v.landing_url, v.referrer,

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { twilioCallbackHookRoutes } from '../callbacks/twilio-hooks.js';
 import { CALL_CHANNEL_SQL, CALLS_FROM } from '../calls/filters.js';
 import type { CallEvent } from '../calls/reducer.js';
 import type { Flow } from '../flows/model.js';
@@ -403,6 +404,10 @@ export function texmlHookRoutes(app: FastifyInstance, ctx: AppContext, dialect: 
       return reply.code(204).send();
     });
 
+    // A callback's employee leg (src/callbacks), under the same signature check; callbacks place calls
+    // through Twilio's REST API only.
+    if (kind === 'twilio') twilioCallbackHookRoutes(scope, ctx, verify);
+
     // A recording (voicemail or a recorded <Dial>) is ready.
     scope.post(`/hooks/${kind}/:integrationId/recording`, opts, async (req: Req, reply) => {
       const hook = await verify(req);
@@ -428,7 +433,17 @@ export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): 
     {
       schema: {
         tags: ['telephony'],
-        body: z.object({ name: z.string().min(1).max(200), authToken: z.string().min(16).max(200) }).strict(),
+        body: z
+          .object({
+            name: z.string().min(1).max(200),
+            authToken: z.string().min(16).max(200),
+            /** The account's SID (AC…), needed to place calls through the REST API (callbacks). */
+            accountSid: z
+              .string()
+              .regex(/^AC[0-9a-f]{32}$/, 'must be a Twilio Account SID: AC and 32 hex digits')
+              .optional(),
+          })
+          .strict(),
       },
     },
     async (req, reply) => {
@@ -436,6 +451,7 @@ export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): 
         kind: 'twilio',
         name: req.body.name,
         secret: req.body.authToken,
+        accountSid: req.body.accountSid,
       });
       const hooks = hookBaseUrl(ctx, 'twilio', id);
       reply.code(201);
@@ -444,6 +460,7 @@ export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): 
         id,
         kind: 'twilio' as const,
         name: req.body.name,
+        accountSid: req.body.accountSid,
         voiceUrl: `${hooks}/voice`,
         statusCallbackUrl: `${hooks}/status`,
       };
