@@ -52,11 +52,11 @@ const byTime = (a: CallEvent, b: CallEvent) =>
  * - a transfer from A to B ends A's open leg at the transfer time, and gives B a leg connected at that time
  *   unless the provider reports a leg for B (attended: B's own leg; blind: any person leg started after it).
  */
-export function deriveLegs(sortedEvents: readonly CallEvent[]): {
+export function deriveLegs(events: readonly CallEvent[]): {
   legs: CallLeg[];
   transfers: CallTransfer[];
 } {
-  const sorted = [...sortedEvents].sort(byTime);
+  const sorted = [...events].sort(byTime);
   const byLeg = new Map<string, CallEvent[]>();
   for (const e of sorted) {
     if (!LEG_TYPES.has(e.type) || !e.legId) continue;
@@ -64,7 +64,7 @@ export function deriveLegs(sortedEvents: readonly CallEvent[]): {
     if (list) list.push(e);
     else byLeg.set(e.legId, [e]);
   }
-  const legs: CallLeg[] = [...byLeg].map(([legId, events]) => legFromEvents(legId, events));
+  const legs: CallLeg[] = [...byLeg].map(([legId, legEvents]) => legFromEvents(legId, legEvents));
 
   const seen = new Set<string>();
   const transfers: CallTransfer[] = [];
