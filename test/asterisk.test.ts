@@ -159,7 +159,8 @@ describe('Asterisk AMI: a recorded event stream over TCP becomes calls', () => {
     expect(call.classes).not.toContain('missed');
     // Repeated events after the reconnect were stored once: started, answered, ended, two CDRs.
     const events = await env.db.query<{ type: string; idempotency_key: string }>(
-      `SELECT type, idempotency_key FROM call_events WHERE provider_call_id = '1793610300.101' ORDER BY occurred_at`,
+      `SELECT type, idempotency_key FROM call_events WHERE provider_call_id = '1793610300.101' AND type LIKE 'call.%'
+        ORDER BY occurred_at`,
     );
     expect(events.map((e) => e.type)).toEqual([
       'call.started',
@@ -174,6 +175,13 @@ describe('Asterisk AMI: a recorded event stream over TCP becomes calls', () => {
     expect(events.map((e) => e.idempotency_key)).toContain(
       'Cdr:1793610300.101:2026-11-02 09:05:00:PJSIP/101-00000002',
     );
+    // Both dialed endpoints are legs of the call: 101 answered and talked, 102 lost the race.
+    const detail = (await env.api('GET', `/api/v1/calls/${call.id}`)).json();
+    expect(detail.legs.map((l: Record<string, unknown>) => [l.legId, l.employee, l.status])).toEqual([
+      ['1793610300.102', 'PJSIP/101', 'completed'],
+      ['1793610300.103', 'PJSIP/102', 'canceled'],
+    ]);
+    expect(detail.finishedBy).toBe('PJSIP/101');
   }, 20_000);
 
   it('busy employee: a busy (missed) call; nobody answers: a missed call', async () => {

@@ -10,7 +10,7 @@ import { type Attribution, attributeCall, type LeaseCandidate } from './attribut
 import { type ClassSettings, classifyCallerCalls } from './classify.js';
 import { type CallEvent, reduceCall } from './reducer.js';
 
-interface StoredEvent {
+export interface StoredEvent {
   type: CallEvent['type'];
   occurred_at: Date;
   payload: Record<string, unknown>;
@@ -78,8 +78,10 @@ export async function processCall(
     const rows = await q.query<{ id: string }>(
       `INSERT INTO calls (account_id, id, integration_id, provider_call_id, site_id, number_id, caller, tracking_number,
          status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, employee, group_name, recording_url,
-         visit_id, method, confidence, candidates, static_rule_id, call_page_url, updated_at, closed_by, origin, lead_id)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)
+         visit_id, method, confidence, candidates, static_rule_id, call_page_url, updated_at, closed_by, origin, lead_id,
+         legs, transfers, finished_by)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,
+         $30)
        ON CONFLICT (account_id, integration_id, provider_call_id) DO UPDATE SET
          site_id = EXCLUDED.site_id, number_id = EXCLUDED.number_id, caller = EXCLUDED.caller,
          tracking_number = EXCLUDED.tracking_number, status = EXCLUDED.status, started_at = EXCLUDED.started_at,
@@ -88,7 +90,8 @@ export async function processCall(
          recording_url = EXCLUDED.recording_url, visit_id = EXCLUDED.visit_id, method = EXCLUDED.method,
          confidence = EXCLUDED.confidence, candidates = EXCLUDED.candidates, static_rule_id = EXCLUDED.static_rule_id,
          call_page_url = EXCLUDED.call_page_url, updated_at = EXCLUDED.updated_at, closed_by = EXCLUDED.closed_by,
-         origin = EXCLUDED.origin, lead_id = EXCLUDED.lead_id
+         origin = EXCLUDED.origin, lead_id = EXCLUDED.lead_id, legs = EXCLUDED.legs, transfers = EXCLUDED.transfers,
+         finished_by = EXCLUDED.finished_by
        RETURNING id`,
       [
         accountId,
@@ -118,6 +121,9 @@ export async function processCall(
         state.closedBy,
         callback ? 'callback' : 'inbound',
         callback?.lead_id ?? null,
+        JSON.stringify(state.legs),
+        JSON.stringify(state.transfers),
+        state.finishedBy,
       ],
     );
     if (site) await changes.captureCaller(site.id, state.caller, rows[0].id);
@@ -129,7 +135,8 @@ export async function processCall(
   });
 }
 
-function toCallEvent(e: StoredEvent, seq: number): CallEvent {
+/** A stored event's payload as the reducer reads it (adapters store normalized field names). */
+export function toCallEvent(e: StoredEvent, seq: number): CallEvent {
   const p = e.payload as Record<string, string | number | null | undefined>;
   const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
   return {
@@ -148,6 +155,10 @@ function toCallEvent(e: StoredEvent, seq: number): CallEvent {
     waitSeconds: typeof p.waitSeconds === 'number' ? p.waitSeconds : null,
     recordingUrl: (p.recordingUrl as string) ?? null,
     synthetic: e.payload.synthetic === true,
+    legId: (p.legId as string) ?? null,
+    legKind: (p.legKind as CallEvent['legKind']) ?? null,
+    target: (p.target as string) ?? null,
+    transfer: (e.payload.transfer as CallEvent['transfer']) ?? null,
   };
 }
 
