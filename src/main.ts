@@ -10,6 +10,7 @@ import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { loadDemo } from './demo/demo.js';
 import { startInventoryWorker } from './inventory/lifecycle.js';
+import { startVisitRollup } from './reports/rollup.js';
 import { secretKeyFromDataDir } from './secrets/secret-box.js';
 import { SimulateUsageError, simulateCommand } from './simulate/cli.js';
 import { startAsteriskConnections } from './telephony/asterisk.js';
@@ -163,12 +164,16 @@ async function start(startConfig: Config): Promise<void> {
     log: app.log,
     settings: { ringingMinutes: config.sweepRingingMinutes, answeredMinutes: config.sweepAnsweredMinutes },
   });
+  const rollup = startVisitRollup(db, systemClock, config.rollupIntervalSeconds, (err) =>
+    app.log.error({ err }, 'report rollup pass failed'),
+  );
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await workers.stop();
     await asterisk.stop();
     await inventory.stop();
     await sweeper.stop();
+    await rollup.stop();
     await app.close();
     await db.close();
     process.exit(0);

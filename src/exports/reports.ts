@@ -5,6 +5,7 @@ import type { Queryable } from '../db/db.js';
 import { type Dimension, dimensionSql, FILTERS } from '../reports/dimensions.js';
 import { type RawCounts, rawFromRow } from '../reports/metrics.js';
 import { buildReportQuery, type ReportFilters, type ReportScope } from '../reports/query.js';
+import { withRollup } from '../reports/rollup.js';
 import { buildTable, type SortField, type Table } from '../reports/table.js';
 
 export interface ReportExportQuery {
@@ -28,7 +29,12 @@ export async function wholeReport(
   dimension: Dimension,
   q: ReportExportQuery,
 ): Promise<Table> {
-  const built = buildReportQuery(scope, dimension, { from: q.from, to: q.to }, reportFilters(q));
+  const built = buildReportQuery(
+    await withRollup(db, scope),
+    dimension,
+    { from: q.from, to: q.to },
+    reportFilters(q),
+  );
   const rows = await db.query<Record<string, unknown>>(built.sql, built.params);
   const sort = q.sort ?? (dimensionSql[dimension].time ? 'key' : 'calls');
   // Flags past hasVisits (hasCost, as reports/ grows cost columns) pass through as the reports route passes them.

@@ -3,11 +3,10 @@
 // dimensions.ts.
 //
 // Both halves filter on (account_id, site_id, started_at), the leading columns of visits_site_time and
-// calls_site_time, with the period's bounds computed once from the site's time zone. At the scale of
-// issue 4's speed target the visits half should read a daily rollup keyed by
-// (account_id, site_id, local_date, hour, channel, source, medium, campaign, keyword, content,
-// landing_path, region, city, device, number) instead of raw visits; the calls half stays raw
-// (calls are ~5% of visits) or reads a matching rollup.
+// calls_site_time, with the period's bounds computed once from the site's time zone. Where the scope has
+// a daily rollup (rollup.ts) and the dimension and filters have rollup columns, the visits half reads
+// visit_daily for the days before `rolledTo` and raw visits from that day on. The calls half stays raw
+// (calls are ~5% of visits); call-level dimensions simply have no rollup expression.
 
 import { type CallClass, CLASS_COLUMNS } from '../calls/classify.js';
 import { type Dimension, dimensionSql, FILTERS, type Filter } from './dimensions.js';
@@ -18,6 +17,8 @@ export interface ReportScope {
   accountId: string;
   siteId: string;
   timeZone: string;
+  /** First local day not in the site's visit rollup ("YYYY-MM-DD"); null or absent: raw visits only. */
+  rolledTo?: string | null;
 }
 
 export type ReportFilters = Partial<Record<Filter, string>> & { class?: CallClass };
@@ -54,8 +55,9 @@ const costRows = `SELECT k.date, k.impressions, k.clicks, k.cost_minor, nullif(k
        ORDER BY (lower(vk.campaign) = lower(k.campaign)) DESC, vk.campaign LIMIT 1) m ON true
    WHERE k.account_id = $1 AND k.site_id = $2 AND k.date >= $4::date AND k.date <= $5::date`;
 
-const inPeriod = (col: string) =>
-  `${col} >= ($4::date)::timestamp AT TIME ZONE $3 AND ${col} < ($5::date + 1)::timestamp AT TIME ZONE $3`;
+/** `from` defaults to the period's first day; the rollup split starts raw rows at a later day. */
+const inPeriod = (col: string, from = '$4::date') =>
+  `${col} >= (${from})::timestamp AT TIME ZONE $3 AND ${col} < ($5::date + 1)::timestamp AT TIME ZONE $3`;
 
 const callSums = `count(*)::int AS "calls",
     count(*) FILTER (WHERE c.is_unique)::int AS "unique",
@@ -85,18 +87,24 @@ export function buildReportQuery(
 ): BuiltQuery {
   const dim = dimensionSql[dimension];
   const params: unknown[] = [scope.accountId, scope.siteId, scope.timeZone, period.from, period.to];
-  const visitWhere = ['v.account_id = $1', 'v.site_id = $2', inPeriod('v.started_at'), 'NOT v.is_bot'];
+  const visitWhere = ['v.account_id = $1', 'v.site_id = $2', 'NOT v.is_bot'];
   const callWhere = ['c.account_id = $1', 'c.site_id = $2', inPeriod('c.started_at')];
   const visitFilters: string[] = [];
+  // Filters on a field visit_daily lacks send the visits half to raw rows (or visit_daily_keys).
+  let rollupFilters: string[] | null = [];
+  const filterParams: Partial<Record<Filter, number>> = {};
   // Filters on a field cost rows lack (region, device) leave the report without costs.
   let costFilters: string[] | null = [];
   for (const name of FILTERS) {
     const value = filters[name];
     if (value === undefined) continue;
     params.push(value);
+    filterParams[name] = params.length;
     const expr = dimensionSql[name];
     visitFilters.push(`${expr.visit} = $${params.length}`);
     callWhere.push(`${expr.call} = $${params.length}`);
+    if (expr.rollup === undefined) rollupFilters = null;
+    else rollupFilters?.push(`${expr.rollup} = $${params.length}`);
     if (expr.cost === undefined) costFilters = null;
     else costFilters?.push(`${expr.cost} = $${params.length}`);
   }
@@ -126,10 +134,32 @@ export function buildReportQuery(
     ? `LEFT JOIN numbers vn ON vn.account_id = v.account_id AND vn.id = v.number_id
        JOIN sites vs ON vs.account_id = v.account_id AND vs.id = v.site_id`
     : '';
-  const visits = `SELECT ${dim.visit} AS key, count(*)::int AS visits
+  // Days before `rolledTo` come from a rollup, the rest from raw visits: the split is a local midnight.
+  const rolledTo = scope.rolledTo && scope.rolledTo > period.from ? scope.rolledTo : null;
+  let splitParam = 0;
+  const split = () => {
+    if (!splitParam) splitParam = params.push(rolledTo);
+    return `$${splitParam}::date`;
+  };
+  const rolledDays = (a: string) =>
+    `${a}.account_id = $1 AND ${a}.site_id = $2 AND ${a}.day >= $4::date AND ${a}.day <= $5::date AND ${a}.day < ${split()}`;
+  const rawFrom = () => (rolledTo ? `greatest($4::date, ${split()})` : '$4::date');
+  let rolledVisits: string | null = null;
+  if (rolledTo && dim.rollup !== undefined && rollupFilters !== null) {
+    rolledVisits = `SELECT ${dim.rollup} AS key, sum(vd.visits)::int AS visits FROM visit_daily vd
+      WHERE ${[rolledDays('vd'), ...rollupFilters].join(' AND ')} GROUP BY 1`;
+  } else if (rolledTo && dim.keyedRollup && Object.keys(filterParams).every((f) => f === 'channel')) {
+    const channel = filterParams.channel ? ` AND dk.channel = $${filterParams.channel}` : '';
+    rolledVisits = `SELECT dk.key, sum(dk.visits)::int AS visits FROM visit_daily_keys dk
+      WHERE ${rolledDays('dk')} AND dk.dimension = '${dimension}'${channel} GROUP BY 1`;
+  }
+  const rawVisits = (from: string) => `SELECT ${dim.visit} AS key, count(*)::int AS visits
     FROM visits v ${numberJoin}
-   WHERE ${visitWhere.join(' AND ')}
+   WHERE ${[...visitWhere, inPeriod('v.started_at', from)].join(' AND ')}
    GROUP BY 1`;
+  const visits = rolledVisits
+    ? `SELECT key, sum(visits)::int AS visits FROM (${rolledVisits} UNION ALL ${rawVisits(rawFrom())}) u GROUP BY key`
+    : rawVisits('$4::date');
   // Leads count in the period of their creation, under their visit's dimensions.
   const leadWhere = ['l.account_id = $1', 'l.site_id = $2', inPeriod('l.created_at'), ...visitFilters];
   const leads = `SELECT ${dim.lead ?? dim.visit} AS key, count(*)::int AS leads,
@@ -141,9 +171,15 @@ export function buildReportQuery(
    GROUP BY 1`;
   const hasCost = dim.cost !== undefined && costFilters !== null;
   const costs = hasCost
-    ? `, vk AS (SELECT DISTINCT v.channel, v.source, v.medium, v.campaign FROM visits v
-                 WHERE v.account_id = $1 AND v.site_id = $2 AND ${inPeriod('v.started_at')} AND NOT v.is_bot
-                   AND v.source IS NOT NULL AND v.medium IS NOT NULL AND v.campaign IS NOT NULL),
+    ? // Materialized: inlined into costRows' LATERAL, it would rescan the period's visits per cost row.
+      `, vk AS MATERIALIZED (SELECT DISTINCT channel, source, medium, campaign FROM (${
+        rolledTo
+          ? `SELECT vd.channel, vd.source, vd.medium, vd.campaign FROM visit_daily vd WHERE ${rolledDays('vd')}
+             UNION ALL `
+          : ''
+      }SELECT v.channel, v.source, v.medium, v.campaign FROM visits v
+                 WHERE v.account_id = $1 AND v.site_id = $2 AND ${inPeriod('v.started_at', rawFrom())} AND NOT v.is_bot) u
+                WHERE source IS NOT NULL AND medium IS NOT NULL AND campaign IS NOT NULL),
          cst AS (SELECT ${dim.cost} AS key, sum(kc.cost_minor)::float8 AS cost,
                         sum(kc.impressions)::float8 AS impressions, sum(kc.clicks)::float8 AS clicks
                    FROM (${costRows}) kc

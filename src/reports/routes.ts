@@ -7,6 +7,7 @@ import { type Dimension, dimensionSql, FILTERS } from './dimensions.js';
 import { deriveMetrics, emptyRaw, METRICS, type Metric, pickMetrics, rawFromRow } from './metrics.js';
 import { addDays, bucketKeys, type Period, periodDays, previousPeriod } from './period.js';
 import { buildReportQuery, type ReportFilters, type ReportScope } from './query.js';
+import { withRollup } from './rollup.js';
 import { reportParams, reportQuery, timeseriesQuery } from './schemas.js';
 import { buildTable, type Key, type RawRow } from './table.js';
 
@@ -18,7 +19,7 @@ export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
   async function scopeOf(accountId: string, siteId: string): Promise<ReportScope> {
     const site = await findSite(ctx.db, accountId, siteId);
     if (!site) throw new HttpError(404, 'not_found', `Site ${siteId} not found`);
-    return { accountId, siteId, timeZone: site.timeZone };
+    return withRollup(ctx.db, { accountId, siteId, timeZone: site.timeZone });
   }
 
   async function rawRows(

@@ -3,6 +3,7 @@ import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { displayPhone, phoneDigitVariants } from '../phone/phone.js';
+import { noteVisitWritten } from '../reports/rollup.js';
 import type { Site } from '../sites/store.js';
 import { classifyTraffic } from './channel.js';
 import { describeDevice } from './device.js';
@@ -192,6 +193,7 @@ async function startVisit(
       source.kind === 'static' ? source.ruleId : null,
     ],
   );
+  await noteVisitWritten(q, { accountId: site.accountId, siteId: site.id }, now);
   await insertPageView(q, site.accountId, visitId, hit, now);
 
   let numberId: string | null = null;
