@@ -123,7 +123,7 @@ export async function generateReportData(
   db: Db,
   app: FastifyInstance,
   key: string,
-  o: { visits: number; calls: number },
+  o: { visits: number; calls: number; progress?: (step: string) => void },
 ): Promise<{ accountId: string; siteId: string }> {
   const api = async (url: string, payload: object) => {
     const res = await app.inject({
@@ -250,14 +250,14 @@ export async function generateReportData(
         o.visits,
       ],
     );
-    process.stderr.write(`visits ${((performance.now() - t0) / 1000).toFixed(0)} s; `);
+    o.progress?.(`visits ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     await q.query(
       `INSERT INTO page_views (account_id, id, visit_id, url, title, at)
        SELECT v.account_id, gen_random_uuid(), v.id, v.landing_url, NULL, v.started_at + (n - 1) * interval '40 seconds'
          FROM visits v, generate_series(1, v.page_views) n WHERE v.account_id = $1`,
       [accountId],
     );
-    process.stderr.write(`page views ${((performance.now() - t0) / 1000).toFixed(0)} s; `);
+    o.progress?.(`page views ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     // Calls: paid and avito visits call more often than the rest; a few callers call again.
     const attributed = Math.round(o.calls * 0.9);
     const callColumns = `account_id, id, integration_id, provider_call_id, site_id, number_id, caller, tracking_number,
@@ -308,7 +308,7 @@ export async function generateReportData(
         o.calls - attributed,
       ],
     );
-    process.stderr.write(`calls ${((performance.now() - t0) / 1000).toFixed(0)} s; `);
+    o.progress?.(`calls ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     await q.query(
       `INSERT INTO leads (account_id, id, site_id, visit_id, type, phone, created_at)
        SELECT v.account_id, gen_random_uuid(), v.site_id, v.id, 'form', '+79260000000',
@@ -340,7 +340,7 @@ export async function generateReportData(
                  FROM unnest((${keywords})[1:40]) kw) k`,
       [accountId, site.id, FIRST_DAY],
     );
-    process.stderr.write(`leads, deals, costs ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+    o.progress?.(`leads, deals, costs ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   });
   return { accountId, siteId: site.id as string };
 }

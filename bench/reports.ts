@@ -3,6 +3,7 @@
  * server time of the requests the dashboard's overview makes plus a set of report requests.
  *
  *   npx tsx bench/reports.ts [--pg postgres://...] [--reps 20] [--visits 1000000] [--calls 50000] [--fresh]
+ *                            [--paths raw,rollup]
  *
  * The data is written with bulk SQL by report-data.ts, not through HTTP (see there why).
  *
@@ -11,9 +12,9 @@
  *
  * Every request goes through app.inject() against buildApp on that PostgreSQL database, one at a time
  * after one unmeasured warm-up, --reps times; the time is from inject() to the parsed response (no
- * socket, so this is server time). Each request is measured twice in the same run: on raw rows (the
- * site's rollup removed) and after building the daily rollup (src/reports/rollup.ts), which also times
- * the rollup build.
+ * socket, so this is server time). Each request is measured on both paths (--paths) in the same run: on
+ * raw rows (the site's rollup removed) and after building the daily rollup (src/reports/rollup.ts),
+ * which also times the rollup build.
  *
  * Results go into BENCHMARKS.md by hand; nothing here is asserted in tests.
  */
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
       visits: { type: 'string', default: '1000000' },
       calls: { type: 'string', default: '50000' },
       fresh: { type: 'boolean', default: false },
+      paths: { type: 'string', default: 'raw,rollup' },
     },
   });
   const reps = Number(values.reps);
@@ -167,7 +169,10 @@ async function main(): Promise<void> {
     const accountId = await createAccount(db, clock, 'Bench account');
     const { key } = await createApiKey(db, clock, accountId, 'bench');
     process.stderr.write('generating… ');
-    const { siteId } = await generateReportData(db, app, key, size);
+    const { siteId } = await generateReportData(db, app, key, {
+      ...size,
+      progress: (step) => process.stderr.write(`${step}; `),
+    });
     await db.exec('ANALYZE');
     generationSeconds = (performance.now() - t0) / 1000;
     await app.close();
@@ -191,29 +196,33 @@ async function main(): Promise<void> {
   const all = [...overview, ...reports];
   const scope = { accountId: dataset.accountId, siteId: dataset.siteId };
 
-  process.stderr.write('raw rows: ');
-  await dropVisitRollup(db, scope);
-  const raw: Timing[] = [];
-  for (const r of all) {
-    raw.push(await measure(app, dataset.key, r.url, reps));
-    process.stderr.write('.');
-  }
-  process.stderr.write('\nbuilding the rollup… ');
-  const t0 = performance.now();
-  while (await refreshVisitRollups(db, clock.now())) {}
-  const rollupSeconds = (performance.now() - t0) / 1000;
-  const rollupRows = {
-    visit_daily: await count('visit_daily'),
-    visit_daily_keys: await count('visit_daily_keys'),
+  const paths = values.paths!.split(',');
+  const measureAll = async (label: string) => {
+    process.stderr.write(`${label}: `);
+    const timings: Timing[] = [];
+    for (const r of all) {
+      timings.push(await measure(app, dataset.key, r.url, reps));
+      process.stderr.write('.');
+    }
+    process.stderr.write('\n');
+    return timings;
   };
-  await db.exec('ANALYZE visit_daily, visit_daily_keys');
-  process.stderr.write(`${rollupSeconds.toFixed(1)} s\nrollup: `);
-  const rolled: Timing[] = [];
-  for (const r of all) {
-    rolled.push(await measure(app, dataset.key, r.url, reps));
-    process.stderr.write('.');
+  await dropVisitRollup(db, scope);
+  const raw = paths.includes('raw') ? await measureAll('raw rows') : null;
+  let rolled: Timing[] | null = null;
+  let rollupSeconds = 0;
+  const rollupRows = { visit_daily: 0, visit_daily_keys: 0 };
+  if (paths.includes('rollup')) {
+    process.stderr.write('building the rollup… ');
+    const t0 = performance.now();
+    while (await refreshVisitRollups(db, clock.now())) {}
+    rollupSeconds = (performance.now() - t0) / 1000;
+    rollupRows.visit_daily = await count('visit_daily');
+    rollupRows.visit_daily_keys = await count('visit_daily_keys');
+    await db.exec('ANALYZE visit_daily, visit_daily_keys');
+    process.stderr.write(`${rollupSeconds.toFixed(1)} s\n`);
+    rolled = await measureAll('rollup');
   }
-  process.stderr.write('\n');
   await app.close();
   await db.close();
 
@@ -225,18 +234,15 @@ async function main(): Promise<void> {
       .join(', ')}\n`,
   );
   if (generationSeconds !== null) console.log(`Data generation: ${generationSeconds.toFixed(0)} s`);
-  console.log(`Rollup build (all ${DAYS} days): ${rollupSeconds.toFixed(1)} s\n`);
+  if (rolled) console.log(`Rollup build (all ${DAYS} days): ${rollupSeconds.toFixed(1)} s\n`);
   console.log(`Server time per request in ms, ${reps} repetitions after one warm-up:\n`);
   console.log('| request | raw p50 | raw p95 | raw max | rollup p50 | rollup p95 | rollup max |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   all.forEach((r, i) => {
     const section = i < overview.length ? 'overview: ' : '';
-    const a = raw[i];
-    const b = rolled[i];
-    console.log(
-      `| ${section}${r.name} | ${fmt(a.p50, 0)} | ${fmt(a.p95, 0)} | ${fmt(a.max, 0)} | ` +
-        `${fmt(b.p50, 0)} | ${fmt(b.p95, 0)} | ${fmt(b.max, 0)} |`,
-    );
+    const cells = (t: Timing | undefined) =>
+      t ? `${fmt(t.p50, 0)} | ${fmt(t.p95, 0)} | ${fmt(t.max, 0)}` : '— | — | —';
+    console.log(`| ${section}${r.name} | ${cells(raw?.[i])} | ${cells(rolled?.[i])} |`);
   });
   console.log(`\nnode ${process.version}; PostgreSQL ${pgVersion}; ${availableParallelism()} CPUs`);
 }

@@ -137,7 +137,9 @@ async function rollSiteChunk(db: Db, site: SiteRef, now: Date): Promise<boolean>
       );
     }
     if (from === undefined || from >= current.today) return false;
-    const to = addDays(from, CHUNK_DAYS) < current.today ? addDays(from, CHUNK_DAYS) : current.today;
+    const chunkEnd = addDays(from, CHUNK_DAYS);
+    // biome-ignore lint/complexity/useMathMinMax: the operands are "YYYY-MM-DD" strings, not numbers
+    const to = chunkEnd < current.today ? chunkEnd : current.today;
     // Rows from before a move back of rolled_to are replaced, not added to.
     for (const table of ROLLUP_TABLES)
       await q.query(
