@@ -9,6 +9,7 @@
 // (calls are ~5% of visits); call-level dimensions simply have no rollup expression.
 
 import { type CallClass, CLASS_COLUMNS } from '../calls/classify.js';
+import type { Db } from '../db/db.js';
 import { type Dimension, dimensionSql, FILTERS, type Filter } from './dimensions.js';
 import { RAW_FIELDS } from './metrics.js';
 import type { Period } from './period.js';
@@ -196,4 +197,17 @@ export function buildReportQuery(
     hasVisits: true,
     hasCost,
   };
+}
+
+/**
+ * Runs a report query with PostgreSQL's JIT compilation off. The cost-row LATERAL makes the planner's
+ * estimate pass jit_above_cost, and compiling the query then took 1–15 s where running it takes well under
+ * a second (BENCHMARKS.md, "Reports at 1 M visits"). SET LOCAL needs a transaction; PGlite has no JIT and
+ * accepts the setting.
+ */
+export function runReportQuery(db: Db, q: BuiltQuery): Promise<Record<string, unknown>[]> {
+  return db.tx(async (t) => {
+    await t.query('SET LOCAL jit = off');
+    return t.query<Record<string, unknown>>(q.sql, q.params);
+  });
 }
