@@ -43,18 +43,17 @@ const wonDeals = (col: 'call_id' | 'lead_id') =>
  * of the period with the same source, medium and campaign compared case-insensitively, or whose
  * utm_campaign is the cost row's campaign id; it then takes the visits' channel and spelling, so both
  * land in one report row. Unmatched cost rows keep their own values and the channel their UTM
- * values would give a visit.
+ * values would give a visit. Both sides are lowercased once (vk's ls, lm, lc), not per compared pair.
  */
 const costRows = `SELECT k.date, k.impressions, k.clicks, k.cost_minor, nullif(k.keyword, '') AS keyword,
          coalesce(m.channel, k.channel) AS channel, coalesce(m.source, k.source) AS source,
          coalesce(m.medium, k.medium) AS medium, coalesce(m.campaign, k.campaign) AS campaign
-    FROM ad_costs k
+    FROM (SELECT *, lower(source) AS ls, lower(medium) AS lm, lower(campaign) AS lc FROM ad_costs
+           WHERE account_id = $1 AND site_id = $2 AND date >= $4::date AND date <= $5::date) k
     LEFT JOIN LATERAL (
       SELECT vk.channel, vk.source, vk.medium, vk.campaign FROM vk
-       WHERE lower(vk.source) = lower(k.source) AND lower(vk.medium) = lower(k.medium)
-         AND (lower(vk.campaign) = lower(k.campaign) OR vk.campaign = k.campaign_id)
-       ORDER BY (lower(vk.campaign) = lower(k.campaign)) DESC, vk.campaign LIMIT 1) m ON true
-   WHERE k.account_id = $1 AND k.site_id = $2 AND k.date >= $4::date AND k.date <= $5::date`;
+       WHERE vk.ls = k.ls AND vk.lm = k.lm AND (vk.lc = k.lc OR vk.campaign = k.campaign_id)
+       ORDER BY (vk.lc = k.lc) DESC, vk.campaign LIMIT 1) m ON true`;
 
 /** `from` defaults to the period's first day; the rollup split starts raw rows at a later day. */
 const inPeriod = (col: string, from = '$4::date') =>
@@ -173,12 +172,13 @@ export function buildReportQuery(
   const hasCost = dim.cost !== undefined && costFilters !== null;
   const costs = hasCost
     ? // Materialized: inlined into costRows' LATERAL, it would rescan the period's visits per cost row.
-      `, vk AS MATERIALIZED (SELECT DISTINCT channel, source, medium, campaign FROM (${
-        rolledTo
-          ? `SELECT vd.channel, vd.source, vd.medium, vd.campaign FROM visit_daily vd WHERE ${rolledDays('vd')}
+      `, vk AS MATERIALIZED (SELECT DISTINCT channel, source, medium, campaign,
+                lower(source) AS ls, lower(medium) AS lm, lower(campaign) AS lc FROM (${
+                  rolledTo
+                    ? `SELECT vd.channel, vd.source, vd.medium, vd.campaign FROM visit_daily vd WHERE ${rolledDays('vd')}
              UNION ALL `
-          : ''
-      }SELECT v.channel, v.source, v.medium, v.campaign FROM visits v
+                    : ''
+                }SELECT v.channel, v.source, v.medium, v.campaign FROM visits v
                  WHERE v.account_id = $1 AND v.site_id = $2 AND ${inPeriod('v.started_at', rawFrom())} AND NOT v.is_bot) u
                 WHERE source IS NOT NULL AND medium IS NOT NULL AND campaign IS NOT NULL),
          cst AS (SELECT ${dim.cost} AS key, sum(kc.cost_minor)::float8 AS cost,
