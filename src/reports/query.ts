@@ -70,8 +70,7 @@ const callSums = `count(*)::int AS "calls",
     coalesce(sum(c.wait_seconds) FILTER (WHERE c.answered_at IS NOT NULL), 0)::float8 AS "wait_sum",
     count(c.wait_seconds) FILTER (WHERE c.answered_at IS NOT NULL)::int AS "wait_n",
     coalesce(sum(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL), 0)::float8 AS "talk_sum",
-    count(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL)::int AS "talk_n",
-    coalesce(sum(dc.won), 0)::float8 AS "revenue"`;
+    count(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL)::int AS "talk_n"`;
 
 const CALL_FIELDS = RAW_FIELDS.filter(
   (f) => !['visits', 'leads', 'revenue', 'cost', 'impressions', 'clicks'].includes(f),
@@ -111,13 +110,18 @@ export function buildReportQuery(
   visitWhere.push(...visitFilters);
   if (filters.class) callWhere.push(`c.${CLASS_COLUMNS[filters.class]}`);
 
-  const calls = `SELECT ${dim.call} AS key, ${callSums}
-    FROM calls c
-    LEFT JOIN visits cv ON cv.account_id = c.account_id AND cv.id = c.visit_id
-    LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id
-    LEFT JOIN ${wonDeals('call_id')} dc ON dc.call_id = c.id
-   WHERE ${callWhere.join(' AND ')}
-   GROUP BY 1`;
+  const callJoins = `LEFT JOIN visits cv ON cv.account_id = c.account_id AND cv.id = c.visit_id
+    LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id`;
+  // Revenue is summed starting from the won deals (a few thousand rows), not joined to every call: with a
+  // filter the planner took the matching calls for one row and re-aggregated all deals per call (34 s at
+  // 1 M visits, BENCHMARKS.md).
+  const calls = `SELECT cs.*, coalesce(cr.revenue, 0)::float8 AS revenue FROM (
+      SELECT ${dim.call} AS key, ${callSums} FROM calls c ${callJoins}
+       WHERE ${callWhere.join(' AND ')} GROUP BY 1) cs
+    LEFT JOIN (
+      SELECT ${dim.call} AS key, sum(dc.won) AS revenue FROM ${wonDeals('call_id')} dc
+        JOIN calls c ON c.account_id = $1 AND c.id = dc.call_id ${callJoins}
+       WHERE ${callWhere.join(' AND ')} GROUP BY 1) cr USING (key)`;
 
   if (dim.visit === null) {
     return {
