@@ -3,6 +3,7 @@ import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { displayPhone, phoneDigitVariants } from '../phone/phone.js';
+import { noteVisitWritten } from '../reports/rollup.js';
 import type { Site } from '../sites/store.js';
 import { classifyTraffic } from './channel.js';
 import { describeDevice } from './device.js';
@@ -279,6 +280,7 @@ async function startVisit(
       hit.gaSessions,
     ],
   );
+  await noteVisitWritten(q, { accountId: site.accountId, siteId: site.id }, now);
   await insertPageView(q, site.accountId, visitId, hit, now);
 
   if (source.kind === 'static') {
