@@ -1,6 +1,7 @@
 import { createContext, useContext } from 'react';
+import { localToday } from '../../src/time/zone.js';
 import type { Site } from './api';
-import { addDays, daysBetween, todayIn } from './format';
+import { addDays, daysBetween } from './format';
 
 export type Preset = 'today' | 'd7' | 'd30' | 'month' | 'custom';
 export const PRESETS: Exclude<Preset, 'custom'>[] = ['today', 'd7', 'd30', 'month'];
@@ -12,7 +13,7 @@ export interface Range {
 }
 
 export function presetRange(preset: Exclude<Preset, 'custom'>, timeZone: string): Range {
-  const today = todayIn(timeZone);
+  const today = localToday(new Date(), timeZone);
   switch (preset) {
     case 'today':
       return { preset, from: today, to: today };

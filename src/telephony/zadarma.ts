@@ -9,6 +9,7 @@ import { flowForNumber } from '../flows/store.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { parseOrThrow, timeZoneName } from '../http/validate.js';
+import { wallClockToUtc } from '../time/zone.js';
 import { type ProviderEvent, recordCallEvent, storeCallEvents } from './event-log.js';
 import { keepRawForm, parseForm, providerNumber } from './form.js';
 import { hookBaseUrl, hookIntegration, insertIntegration } from './integrations.js';
@@ -125,28 +126,9 @@ const EVENT_FIELDS = {
 } satisfies Record<ZadarmaEventName, z.ZodType>;
 
 /** `call_start` is wall-clock time in the PBX's time zone (the cabinet setting), without an offset. */
-export function wallClockToUtc(local: string, timeZone: string): Date {
+export function callStartToUtc(local: string, timeZone: string): Date {
   const [y, mo, d, h, mi, s] = local.split(/[- :]/).map(Number);
-  const asUtc = Date.UTC(y, mo - 1, d, h, mi, s);
-  const offset = (at: number) => {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat('en-US', {
-        timeZone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      })
-        .formatToParts(at)
-        .map((p) => [p.type, Number(p.value)]),
-    );
-    return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) - at;
-  };
-  // The offset at the guessed instant, then again at the corrected one (exact outside DST switch hours).
-  return new Date(asUtc - offset(asUtc - offset(asUtc)));
+  return wallClockToUtc(Date.UTC(y, mo - 1, d, h, mi, s), timeZone);
 }
 
 /** Zadarma `disposition` → our final status; "cancel" is the caller hanging up while it rang: missed. */
@@ -169,7 +151,7 @@ export function zadarmaEvent(
 ): ProviderEvent {
   const key = `${event}:${f.pbx_call_id}:${f.internal ?? ''}:${f.destination ?? f.call_id_with_rec ?? ''}`;
   const base = { key, providerCallId: f.pbx_call_id };
-  const startedAt = f.call_start ? wallClockToUtc(f.call_start, timeZone) : null;
+  const startedAt = f.call_start ? callStartToUtc(f.call_start, timeZone) : null;
   const zadarma = { event, ...f };
   switch (event) {
     case 'NOTIFY_START':
