@@ -63,64 +63,26 @@ const optional = z.string().max(200).optional();
 const callStart = z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, 'must be YYYY-MM-DD HH:MM:SS');
 const seconds = z.string().regex(/^\d{1,6}$/, 'must be whole seconds');
 
+/** Every call event names the call and when it started. */
+const callFields = { call_start: callStart, pbx_call_id: text };
+/** What NOTIFY_END and NOTIFY_OUT_END report about the finished call. */
+const ending = {
+  duration: seconds,
+  disposition: text,
+  status_code: optional,
+  is_recorded: optional,
+  call_id_with_rec: optional,
+};
+
 /** Fields each event must carry (the SDK's public properties); fields Zadarma adds later are kept. */
 const EVENT_FIELDS = {
-  NOTIFY_START: z
-    .object({ call_start: callStart, pbx_call_id: text, caller_id: text, called_did: text })
-    .loose(),
-  NOTIFY_INTERNAL: z
-    .object({
-      call_start: callStart,
-      pbx_call_id: text,
-      caller_id: text,
-      called_did: text,
-      internal: optional,
-    })
-    .loose(),
-  NOTIFY_ANSWER: z
-    .object({
-      call_start: callStart,
-      pbx_call_id: text,
-      caller_id: text,
-      destination: text,
-      internal: optional,
-    })
-    .loose(),
-  NOTIFY_END: z
-    .object({
-      call_start: callStart,
-      pbx_call_id: text,
-      caller_id: text,
-      called_did: text,
-      internal: optional,
-      duration: seconds,
-      disposition: text,
-      status_code: optional,
-      is_recorded: optional,
-      call_id_with_rec: optional,
-    })
-    .loose(),
-  NOTIFY_OUT_START: z
-    .object({
-      call_start: callStart,
-      pbx_call_id: text,
-      destination: text,
-      internal: optional,
-    })
-    .loose(),
+  NOTIFY_START: z.object({ ...callFields, caller_id: text, called_did: text }).loose(),
+  NOTIFY_INTERNAL: z.object({ ...callFields, caller_id: text, called_did: text, internal: optional }).loose(),
+  NOTIFY_ANSWER: z.object({ ...callFields, caller_id: text, destination: text, internal: optional }).loose(),
+  NOTIFY_END: z.object({ ...callFields, caller_id: text, called_did: text, internal: optional, ...ending }).loose(),
+  NOTIFY_OUT_START: z.object({ ...callFields, destination: text, internal: optional }).loose(),
   NOTIFY_OUT_END: z
-    .object({
-      call_start: callStart,
-      pbx_call_id: text,
-      destination: text,
-      internal: optional,
-      caller_id: optional,
-      duration: seconds,
-      disposition: text,
-      status_code: optional,
-      is_recorded: optional,
-      call_id_with_rec: optional,
-    })
+    .object({ ...callFields, destination: text, internal: optional, caller_id: optional, ...ending })
     .loose(),
   NOTIFY_RECORD: z.object({ pbx_call_id: text, call_id_with_rec: text }).loose(),
 } satisfies Record<ZadarmaEventName, z.ZodType>;
