@@ -79,7 +79,9 @@ const EVENT_FIELDS = {
   NOTIFY_START: z.object({ ...callFields, caller_id: text, called_did: text }).loose(),
   NOTIFY_INTERNAL: z.object({ ...callFields, caller_id: text, called_did: text, internal: optional }).loose(),
   NOTIFY_ANSWER: z.object({ ...callFields, caller_id: text, destination: text, internal: optional }).loose(),
-  NOTIFY_END: z.object({ ...callFields, caller_id: text, called_did: text, internal: optional, ...ending }).loose(),
+  NOTIFY_END: z
+    .object({ ...callFields, caller_id: text, called_did: text, internal: optional, ...ending })
+    .loose(),
   NOTIFY_OUT_START: z.object({ ...callFields, destination: text, internal: optional }).loose(),
   NOTIFY_OUT_END: z
     .object({ ...callFields, destination: text, internal: optional, caller_id: optional, ...ending })
