@@ -3,7 +3,15 @@ import { createAccount, createApiKey } from '../src/accounts/keys.js';
 import { crmJobKinds } from '../src/crm/jobs.js';
 import { runDueJobs } from '../src/jobs/queue.js';
 import { secretBox } from '../src/secrets/secret-box.js';
-import { callEvents, postCallEvents, postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+import {
+  callAfterVisit,
+  callEvents,
+  postCallEvents,
+  postVisit,
+  setupSite,
+  type TestEnv,
+  testEnv,
+} from './helpers.js';
 import { type StandInRequest, startStandIn } from './stand-in-server.js';
 
 // A stand-in amoCRM (API v4) on 127.0.0.1 receives the pushes of calls; its webhooks come back as deals.
@@ -107,20 +115,15 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
     at: string,
     opts: { recording?: string; talkSeconds?: number } = {},
   ) => {
-    env.clock.set(at);
-    const v = (await postVisit(env.app, { site: s.site.siteKey, url: LANDING })).json();
-    trackingNumber = v.number.e164;
-    const { events } = callEvents({
+    const call = await callAfterVisit(env, s, {
+      url: LANDING,
       from,
-      to: v.number.e164,
-      at: new Date(new Date(at).getTime() + 60_000),
+      at,
       talkSeconds: opts.talkSeconds ?? 95,
+      recordingUrl: opts.recording,
     });
-    if (opts.recording) events[events.length - 1].recordingUrl = opts.recording;
-    env.clock.set(new Date(new Date(at).getTime() + 300_000));
-    const res = await postCallEvents(env.app, s.integration, events);
-    expect(res.statusCode, res.body).toBe(200);
-    return res.json().calls[0] as string;
+    trackingNumber = call.trackingNumber;
+    return call.callId;
   };
   const deliveries = async () => {
     const res = await env.api('GET', `/api/v1/crm-connections/${conn.id}/deliveries?limit=500`);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crmJobKinds } from '../src/crm/jobs.js';
 import { runDueJobs } from '../src/jobs/queue.js';
 import { secretBox } from '../src/secrets/secret-box.js';
-import { callEvents, postCallEvents, postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+import { callAfterVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
 import { type StandInRequest, startStandIn } from './stand-in-server.js';
 
 // A stand-in Bitrix24 portal on 127.0.0.1 answers REST calls of an inbound webhook
@@ -77,20 +77,15 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
   };
 
   const callFrom = async (from: string, at: string, recording?: string) => {
-    env.clock.set(at);
-    const v = (await postVisit(env.app, { site: s.site.siteKey, url: LANDING })).json();
-    trackingNumber = v.number.e164;
-    const { events } = callEvents({
+    const call = await callAfterVisit(env, s, {
+      url: LANDING,
       from,
-      to: v.number.e164,
-      at: new Date(new Date(at).getTime() + 60_000),
+      at,
       talkSeconds: 42,
+      recordingUrl: recording,
     });
-    if (recording) events[events.length - 1].recordingUrl = recording;
-    env.clock.set(new Date(new Date(at).getTime() + 300_000));
-    const res = await postCallEvents(env.app, s.integration, events);
-    expect(res.statusCode, res.body).toBe(200);
-    return res.json().calls[0] as string;
+    trackingNumber = call.trackingNumber;
+    return call.callId;
   };
   const methods = () =>
     b24.take().map((r) =>
