@@ -100,15 +100,6 @@ export function parseDate(text: string): string | null {
 
 // --- calendar dates in the site's time zone -------------------------------------------------------
 
-export function addDays(date: string, days: number): string {
-  const [y, m, d] = date.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
-}
-
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
-}
-
 /** The UTC instant of local midnight starting `date` in `timeZone`, as an ISO string. */
 export function startOfDayUtc(date: string, timeZone: string): string {
   return wallClockToUtc(Date.parse(`${date}T00:00:00Z`), timeZone).toISOString();
