@@ -179,6 +179,32 @@ export function callEvents(opts: {
   return { callId, events };
 }
 
+/**
+ * A visit to `url` at `at`, then a whole answered call from `from` to the number it was shown, starting a
+ * minute later and posted through the site's generic integration five minutes after `at`.
+ */
+export async function callAfterVisit(
+  env: TestEnv,
+  s: Awaited<ReturnType<typeof setupSite>>,
+  opts: { url: string; from: string; at: string; talkSeconds?: number; recordingUrl?: string },
+): Promise<{ callId: string; trackingNumber: string }> {
+  const start = Date.parse(opts.at);
+  env.clock.set(opts.at);
+  const visit = (await postVisit(env.app, { site: s.site.siteKey, url: opts.url })).json();
+  const trackingNumber: string = visit.number.e164;
+  const { events } = callEvents({
+    from: opts.from,
+    to: trackingNumber,
+    at: new Date(start + 60_000),
+    talkSeconds: opts.talkSeconds,
+  });
+  if (opts.recordingUrl) events[events.length - 1].recordingUrl = opts.recordingUrl;
+  env.clock.set(new Date(start + 300_000));
+  const res = await postCallEvents(env.app, s.integration, events);
+  if (res.statusCode !== 200) throw new Error(`call events answered ${res.statusCode}: ${res.body}`);
+  return { callId: res.json().calls[0], trackingNumber };
+}
+
 /** Signs like Twilio: HMAC-SHA1 (auth token) of the full URL + sorted name/value pairs, base64. */
 export function twilioSign(token: string, url: string, params: Record<string, string>): string {
   const data = Object.keys(params)

@@ -7,6 +7,7 @@ import { enqueueLeadConversions } from '../conversions/enqueue.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
+import { pageQuery } from '../http/validate.js';
 import { type CountryCode, parsePhone } from '../phone/phone.js';
 import { findSiteOfVisit, type Site } from '../sites/store.js';
 import { ALL_CHANNELS } from '../tracking/channel.js';
@@ -45,8 +46,7 @@ const listQuery = z
     to: z.iso.datetime({ offset: true }).optional(),
     type: z.enum(LEAD_TYPES).optional(),
     channel: z.enum(ALL_CHANNELS).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    ...pageQuery,
   })
   .strict();
 
