@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSimulateArgs, resolvePool, SimulateUsageError, trafficStats } from './cli.js';
+import { parseSimulateArgs, resolvePool, SimulateUsageError, traceSizes, trafficStats } from './cli.js';
 import { buildActions, type Trace, type TraceVisit } from './traffic.js';
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
@@ -78,5 +78,19 @@ describe('rules of thumb', () => {
     expect(resolvePool('utmstat', 40, stats)).toBe(2); // 7 / 100 rounded up, + 1
     expect(resolvePool('callmatrix', 40, stats)).toBe(2); // 6 / 4, rounded up
     expect(resolvePool('seed10', 40, stats)).toBe(1); // 8 / 10, rounded up
+  });
+
+  it('sizes a trace without replaying it: the model needs the minimum for 99% of few visits', () => {
+    // The six paid visits of hour 10 overlap (1 min + 15 min freeze each); so do the four of day 2.
+    expect(traceSizes(t, 2, 15)).toMatchObject({
+      visits: 14,
+      paidVisits: 12,
+      minPool: 6,
+      modelNeeded99: 6,
+      ctm: 1,
+      utmstat: 2,
+      callmatrix: 2,
+      seed10: 1,
+    });
   });
 });

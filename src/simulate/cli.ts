@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { type Db, openDb } from '../db/db.js';
 import { migrate } from '../db/migrate.js';
+import { activeEnd, holdsAt, neededPoolSize } from '../pool-sizing/model.js';
 import {
   minPoolOf,
   type Policy,
@@ -19,7 +20,7 @@ import { generateTrace, type Trace } from './traffic.js';
 export const simulateUsage = `usage: ringtrace simulate [--days D] [--visitors-per-day V] [--freeze-min F]
   [--pool N|min|0.5min|0.75min|1.1min|1.5min|ctm|utmstat|callmatrix|seed10] [--policy naive|smart]
   [--techniques all|none|t1,t2,…] [--exhaustion default|share] [--matrix] [--concurrency C] [--window-ms W]
-  [--seed S] [--json]
+  [--seed S] [--json] [--sizes]
 
 Generates D days of V visits a day (seeded), replays them through the real widget and webhook code on a
 fresh in-memory PGlite database (or a new schema of DATABASE_URL, dropped afterwards) and prints how many
@@ -29,7 +30,8 @@ visits per day / 100 + 1, callmatrix = paid visits of the busiest hour / 4, seed
 visits of the busiest day (market rules of thumb). Techniques: ${TECHNIQUES.join(', ')} (default: the
 policy's). --matrix replays the same trace with all techniques, each one switched off, and none, and prints
 a table. --concurrency (PostgreSQL only, default 8) runs actions of different visitors less than
---window-ms (default 5000) apart at once.`;
+--window-ms (default 5000) apart at once. --sizes prints the pool sizes of the trace (minimum, rules of
+thumb, the sizing model's 99% pool over the trace's holds) without replaying it.`;
 
 export class SimulateUsageError extends Error {}
 
@@ -43,6 +45,7 @@ export interface SimulateArgs {
   techniques: Technique[] | null;
   exhaustion?: 'default' | 'share';
   matrix: boolean;
+  sizes: boolean;
   concurrency: number;
   windowMs: number;
   seed: number;
@@ -61,6 +64,7 @@ export function parseSimulateArgs(args: string[]): SimulateArgs {
       exhaustion: { type: 'string' },
       techniques: { type: 'string' },
       matrix: { type: 'boolean', default: false },
+      sizes: { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '8' },
       'window-ms': { type: 'string', default: '5000' },
       seed: { type: 'string', default: '1' },
@@ -95,6 +99,7 @@ export function parseSimulateArgs(args: string[]): SimulateArgs {
     techniques: values.techniques === undefined ? null : parseTechniques(values.techniques),
     exhaustion,
     matrix: values.matrix,
+    sizes: values.sizes,
     concurrency: Math.floor(num('concurrency', values.concurrency, 1, 64)),
     windowMs: num('window-ms', values['window-ms'], 0, 3_600_000),
     seed: Math.floor(num('seed', values.seed, 0, 2 ** 32 - 1)),
@@ -155,10 +160,40 @@ export function resolvePool(spec: string, minPool: number, stats: TrafficStats):
   return Math.max(0, Math.round(factor * minPool));
 }
 
+/**
+ * The pool sizes of a trace without replaying it: the theoretical minimum, the rules of thumb, and what
+ * the product's sizing model (`neededPoolSize`, 99% of visits served) asks for when the recorded leases
+ * are exactly the trace's visits (leave or last heartbeat + 60 s, plus the freeze; no stickiness hand-overs).
+ */
+export function traceSizes(trace: Trace, days: number, freezeMinutes: number) {
+  const stats = trafficStats(trace, days);
+  const minPool = minPoolOf(trace, freezeMinutes).peak;
+  const demands = trace.visits
+    .filter((v) => v.channel === 'paid' && !v.bot)
+    .map((v) => ({ start: v.start, activeEnd: activeEnd(v.end, v.leaveBeacon ? v.end : null) }));
+  return {
+    visits: trace.visits.length,
+    paidVisits: demands.length,
+    freezeMin: freezeMinutes,
+    minPool,
+    modelNeeded99: neededPoolSize(holdsAt(demands, freezeMinutes), 0.99),
+    ...Object.fromEntries(
+      (['ctm', 'utmstat', 'callmatrix', 'seed10'] as const).map((spec) => [
+        spec,
+        resolvePool(spec, minPool, stats),
+      ]),
+    ),
+  };
+}
+
 export async function simulateCommand(args: string[], databaseUrl: string | undefined): Promise<void> {
   const a = parseSimulateArgs(args);
   const began = performance.now();
   const trace = generateTrace({ seed: a.seed, days: a.days, visitorsPerDay: a.visitorsPerDay });
+  if (a.sizes) {
+    console.log(JSON.stringify(traceSizes(trace, a.days, a.freezeMinutes)));
+    return;
+  }
   const minPool = minPoolOf(trace, a.freezeMinutes).peak;
   const pool = resolvePool(a.pool, minPool, trafficStats(trace, a.days));
   const base = a.techniques ?? policyTechniques(a.policy);
