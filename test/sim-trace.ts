@@ -4,8 +4,8 @@ export const T0 = Date.parse('2026-11-02T10:00:00Z');
 export const at = (minutes: number) => T0 + minutes * 60_000;
 
 /**
- * A hand-made trace: one visitor per visit, paid human traffic, one page each, leave beacons delivered,
- * unless `visitOverrides` says otherwise for a visit (by index).
+ * A hand-made trace: one visitor per visit, paid human traffic, one page each, the number visible at load,
+ * leave beacons delivered, unless `visitOverrides` says otherwise for a visit (by index).
  */
 export function handTrace(
   visits: Array<[startMin: number, endMin: number]>,
@@ -21,6 +21,7 @@ export function handTrace(
     end: at(e),
     pages: [at(s)],
     leaveBeacon: true,
+    visibleAt: at(s),
     ...visitOverrides[index],
   }));
   const tc: TraceCall[] = calls.map(([visit, m], index) => ({

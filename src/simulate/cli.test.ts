@@ -16,6 +16,7 @@ function trace(visits: Array<{ hour: number; channel: TraceVisit['channel']; bot
     end: T0 + v.hour * HOUR + 60_000,
     pages: [T0 + v.hour * HOUR],
     leaveBeacon: true,
+    visibleAt: T0 + v.hour * HOUR,
   }));
   return {
     start: T0,

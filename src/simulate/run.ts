@@ -218,10 +218,11 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
       if (!id) throw new Error(`simulate: ${action.kind} before the first page of visit ${v.index}`);
       await recordPing(ctx, site, id, action.kind === 'leave');
     };
-    // Without the activity technique the widget sends no heartbeats or leave beacons: only page loads and calls.
-    const actions = activity
-      ? trace.actions
-      : trace.actions.filter((a) => a.kind === 'page' || a.kind === 'call');
+    // The number coming into view matters only to lazy leasing (not in this build). Without the activity
+    // technique the widget sends no heartbeats or leave beacons: only page loads and calls.
+    const actions = trace.actions.filter(
+      (a) => a.kind !== 'lease' && (activity || a.kind === 'page' || a.kind === 'call'),
+    );
     const every = opts.progressEvery ?? 10_000;
     const replayBegan = performance.now();
     await runWindowed(actions, {
