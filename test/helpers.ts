@@ -89,6 +89,16 @@ export function postPing(app: FastifyInstance, body: Record<string, unknown>) {
   });
 }
 
+/** The widget's lease request (site `leaseOn: visible`), as the browser sends it. */
+export function postLease(app: FastifyInstance, body: Record<string, unknown>) {
+  return app.inject({
+    method: 'POST',
+    url: '/t/lease',
+    headers: { 'content-type': 'text/plain;charset=UTF-8' },
+    payload: JSON.stringify(body),
+  });
+}
+
 /** Sends generic-webhook events signed with the integration's secret. */
 export function postCallEvents(
   app: FastifyInstance,

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, createApiKey } from '../src/accounts/keys.js';
-import { callEvents, postCallEvents, postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+import {
+  callEvents,
+  postCallEvents,
+  postLease,
+  postVisit,
+  setupSite,
+  type TestEnv,
+  testEnv,
+} from './helpers.js';
 
 /** Every /api/v1 resource of one account is invisible and untouchable with another account's key. */
 describe('tenant isolation', () => {
@@ -90,5 +98,19 @@ describe('tenant isolation', () => {
     expect(call.siteId).toBeNull();
     expect(call.visitId).toBeNull();
     expect(call.method).toBe('none');
+  });
+
+  it("another account's site key cannot lease for this account's visit (POST /t/lease)", async () => {
+    await env.api('PATCH', `/api/v1/sites/${ids.site}`, { leaseOn: 'visible' });
+    const v = (
+      await postVisit(env.app, { site: s.site.siteKey, url: 'https://a.example/?utm_medium=cpc' })
+    ).json();
+    expect(v.deferred).toBe(true);
+    const otherSite = (await asOther('POST', '/api/v1/sites', { name: 'Other' })).json();
+    const res = await postLease(env.app, { site: otherSite.siteKey, visitor: v.visitor, visit: v.visit });
+    expect(res.statusCode).toBe(404);
+    const leases = await env.db.query('SELECT 1 FROM leases WHERE visit_id = $1', [v.visit]);
+    expect(leases).toHaveLength(0);
+    await env.api('PATCH', `/api/v1/sites/${ids.site}`, { leaseOn: 'load' });
   });
 });
