@@ -69,14 +69,47 @@ describe('simulator technique switches on hand-made traces', { timeout: 120_000 
     expect(r.byMethod).toEqual({ late: { count: 1, correct: 0 } });
   });
 
+  /** V0 (0–10 min) never scrolls to the number; V1 (1–3 min) sees it at load and calls at 2; one number. */
+  const unseen = () =>
+    handTrace(
+      [
+        [0, 10],
+        [1, 3],
+      ],
+      [[1, 2]],
+      { 0: { visibleAt: null } },
+    );
+
+  it('lazy on: a visit that never shows the number takes none, so the caller gets it', async () => {
+    const r = await run(unseen(), ['lru', 'activity', 'bot-exclusion', 'lazy']);
+    expect(r).toMatchObject({ calls: 1, correctInFreeze: 1, exhaustions: 0, unattributed: 0 });
+    const leases = await (db as Db).query<{ n: number }>('SELECT count(*)::int AS n FROM leases');
+    expect(leases[0].n).toBe(1);
+  });
+
+  it('lazy off: the number is leased at page load, the visit that never shows it holds it', async () => {
+    const r = await run(unseen(), ['lru', 'activity', 'bot-exclusion']);
+    expect(r).toMatchObject({ calls: 1, correctInFreeze: 0, exhaustions: 1, unattributed: 1 });
+  });
+
+  it('lazy on: the lease starts when the number comes into view, not at page load', async () => {
+    const trace = handTrace([[0, 10]], [[0, 8]], { 0: { visibleAt: at(4) } });
+    const r = await run(trace, ['lru', 'activity', 'bot-exclusion', 'lazy']);
+    expect(r).toMatchObject({ calls: 1, correctInFreeze: 1 });
+    const leases = await (db as Db).query<{ started_at: Date }>('SELECT started_at FROM leases');
+    expect(leases.map((l) => l.started_at.getTime())).toEqual([at(4)]);
+  });
+
   it('reports the techniques and the site settings they map to', async () => {
     const r = await run(longVisit(), ['stickiness', 'activity']);
     expect(r.techniques).toEqual(['stickiness', 'activity']);
     expect(r.exhaustionPolicy).toBe('default');
-    const [site] = await (db as Db).query<{ number_selection: string; visitor_stickiness: boolean }>(
-      'SELECT number_selection, visitor_stickiness FROM sites',
-    );
-    expect(site).toEqual({ number_selection: 'random', visitor_stickiness: true });
+    const [site] = await (db as Db).query<{
+      number_selection: string;
+      visitor_stickiness: boolean;
+      lease_on: string;
+    }>('SELECT number_selection, visitor_stickiness, lease_on FROM sites');
+    expect(site).toEqual({ number_selection: 'random', visitor_stickiness: true, lease_on: 'load' });
   });
 });
 

@@ -31,7 +31,7 @@ function trace(visits: Array<{ hour: number; channel: TraceVisit['channel']; bot
 describe('simulate arguments', () => {
   it('techniques: a list, all or none; unknown names are refused by name', () => {
     expect(parseSimulateArgs(['--techniques', 'lru,activity']).techniques).toEqual(['lru', 'activity']);
-    expect(parseSimulateArgs(['--techniques', 'all']).techniques).toHaveLength(5);
+    expect(parseSimulateArgs(['--techniques', 'all']).techniques).toHaveLength(6);
     expect(parseSimulateArgs(['--techniques', 'none']).techniques).toEqual([]);
     expect(parseSimulateArgs([]).techniques).toBeNull();
     expect(() => parseSimulateArgs(['--techniques', 'lru,cooldown'])).toThrow(SimulateUsageError);

@@ -13,7 +13,7 @@ import { findSiteByKey } from '../sites/store.js';
 import { signBody } from '../telephony/generic.js';
 import { wholeCallEvents } from '../telephony/generic-call.js';
 import { type Geo, openGeo } from '../tracking/geo.js';
-import { recordPageHit, recordPing } from '../tracking/visits.js';
+import { recordLeaseRequest, recordPageHit, recordPing } from '../tracking/visits.js';
 import { ActionClock } from './action-clock.js';
 import { baselineHold, peakHeldNumbers, peakOverlap } from './min-pool.js';
 import { runWindowed } from './schedule.js';
@@ -36,14 +36,19 @@ export type Policy = 'naive' | 'smart';
  *   a freeze time after leaving (off: the server sees page loads only, so a number is held from the last
  *   page load for the heartbeat grace plus the freeze);
  * - `bot-exclusion`: crawlers are recognised by their user agent and shown the default number (off: they
- *   arrive with a browser's user agent, as disguised bots do, and take pool numbers like people).
+ *   arrive with a browser's user agent, as disguised bots do, and take pool numbers like people);
+ * - `lazy`: a number is leased only once it comes into view (site leaseOn 'visible', the widget's
+ *   POST /t/lease at the trace's `visibleAt`; off: leaseOn 'load', leased at the first page load).
  */
-export const TECHNIQUES = ['lru', 'stickiness', 'sharing', 'activity', 'bot-exclusion'] as const;
+export const TECHNIQUES = ['lru', 'stickiness', 'sharing', 'activity', 'bot-exclusion', 'lazy'] as const;
 export type Technique = (typeof TECHNIQUES)[number];
 
-/** The techniques of a policy: `smart` has all; `naive` keeps only the widget's own (activity, bots). */
+/**
+ * The techniques of a policy: `smart` is the product's defaults (every technique but lazy leasing, which a
+ * site turns on); `naive` keeps only the widget's own (activity, bots).
+ */
 export function policyTechniques(policy: Policy): Technique[] {
-  return policy === 'smart' ? [...TECHNIQUES] : ['activity', 'bot-exclusion'];
+  return policy === 'smart' ? TECHNIQUES.filter((t) => t !== 'lazy') : ['activity', 'bot-exclusion'];
 }
 
 export interface RunOptions {
@@ -141,6 +146,7 @@ export function siteSettings(techniques: readonly Technique[], exhaustion?: 'def
     visitorStickiness: techniques.includes('stickiness'),
     exhaustionPolicy:
       exhaustion ?? (techniques.includes('sharing') ? ('share' as const) : ('default' as const)),
+    leaseOn: techniques.includes('lazy') ? ('visible' as const) : ('load' as const),
   };
 }
 
@@ -165,6 +171,7 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
   const settings = siteSettings(techniques, opts.exhaustion);
   const concurrency = db.kind === 'postgres' ? Math.max(1, opts.concurrency ?? 1) : 1;
   const activity = techniques.includes('activity');
+  const lazy = techniques.includes('lazy');
   const userAgentOf = (v: TraceVisit) => (v.bot && techniques.includes('bot-exclusion') ? BOT_UA : HUMAN_UA);
   const clock = new ActionClock(trace.start - 3_600_000);
   const config = opts.config ?? loadConfig({}, { logLevel: 'silent' });
@@ -214,14 +221,22 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
         shown[v.index] = res.number?.e164 ?? null;
         return;
       }
+      if (action.kind === 'lease') {
+        const res = await recordLeaseRequest(ctx, site, {
+          visitorId: trace.visitors[v.visitor].id,
+          visitId: serverVisit[v.index] ?? '',
+        });
+        shown[v.index] = res.number?.e164 ?? null;
+        return;
+      }
       const id = serverVisit[v.index];
       if (!id) throw new Error(`simulate: ${action.kind} before the first page of visit ${v.index}`);
       await recordPing(ctx, site, id, action.kind === 'leave');
     };
-    // The number coming into view matters only to lazy leasing (not in this build). Without the activity
-    // technique the widget sends no heartbeats or leave beacons: only page loads and calls.
-    const actions = trace.actions.filter(
-      (a) => a.kind !== 'lease' && (activity || a.kind === 'page' || a.kind === 'call'),
+    // The number coming into view matters only to lazy leasing. Without the activity technique the widget
+    // sends no heartbeats or leave beacons: only page loads, lease requests and calls.
+    const actions = trace.actions.filter((a) =>
+      a.kind === 'lease' ? lazy : activity || a.kind === 'page' || a.kind === 'call',
     );
     const every = opts.progressEvery ?? 10_000;
     const replayBegan = performance.now();
@@ -299,6 +314,7 @@ async function setupSite(
     numberSelection: 'lru' | 'random';
     visitorStickiness: boolean;
     exhaustionPolicy: 'default' | 'share';
+    leaseOn: 'load' | 'visible';
   },
 ): Promise<Setup> {
   const accountId = await createAccount(db, clock, 'Simulation');
@@ -325,6 +341,7 @@ async function setupSite(
     exhaustionPolicy: s.exhaustionPolicy,
     numberSelection: s.numberSelection,
     visitorStickiness: s.visitorStickiness,
+    leaseOn: s.leaseOn,
   });
   for (let i = 0; i < s.pool; i++) {
     await api(`/api/v1/sites/${site.id}/numbers`, { number: poolNumber(i), kind: 'pool' });
