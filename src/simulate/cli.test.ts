@@ -46,6 +46,8 @@ describe('simulate arguments', () => {
       matrix: true,
     });
     expect(() => parseSimulateArgs(['--concurrency', '0'])).toThrow(/--concurrency/);
+    expect(parseSimulateArgs(['--keep-alive-min', '0.5']).keepAliveMinutes).toBe(0.5);
+    expect(() => parseSimulateArgs(['--keep-alive-min', '6'])).toThrow(/--keep-alive-min/);
     expect(() => parseSimulateArgs(['--pool', 'half'])).toThrow(/callmatrix/);
   });
 });
