@@ -221,17 +221,15 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
         shown[v.index] = res.number?.e164 ?? null;
         return;
       }
+      const id = serverVisit[v.index];
+      if (!id) throw new Error(`simulate: ${action.kind} before the first page of visit ${v.index}`);
       if (action.kind === 'lease') {
         const res = await recordLeaseRequest(ctx, site, {
           visitorId: trace.visitors[v.visitor].id,
-          visitId: serverVisit[v.index] ?? '',
+          visitId: id,
         });
         shown[v.index] = res.number?.e164 ?? null;
-        return;
-      }
-      const id = serverVisit[v.index];
-      if (!id) throw new Error(`simulate: ${action.kind} before the first page of visit ${v.index}`);
-      await recordPing(ctx, site, id, action.kind === 'leave');
+      } else await recordPing(ctx, site, id, action.kind === 'leave');
     };
     // The number coming into view matters only to lazy leasing. Without the activity technique the widget
     // sends no heartbeats or leave beacons: only page loads, lease requests and calls.
