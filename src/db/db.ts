@@ -31,6 +31,11 @@ export interface DbOptions {
   /** PostgreSQL schema to use (created if missing); lets tests share one database. */
   schema?: string;
   poolSize?: number;
+  /**
+   * PostgreSQL: commit without waiting for the WAL flush (synchronous_commit off). Only for throwaway
+   * databases such as the simulator's, where a crash may lose the last commits and nothing else changes.
+   */
+  asyncCommit?: boolean;
 }
 
 export async function openDb(options: DbOptions): Promise<Db> {
@@ -78,7 +83,10 @@ async function openPostgres(url: string, options: DbOptions): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
-    options: schema ? `-c search_path=${schema}` : undefined,
+    options:
+      [schema ? `-c search_path=${schema}` : '', options.asyncCommit ? '-c synchronous_commit=off' : '']
+        .filter(Boolean)
+        .join(' ') || undefined,
   });
   // An idle client's network error must not crash the process; the pool replaces it.
   pool.on('error', () => {});

@@ -6,7 +6,6 @@
 import type { FastifyInstance } from 'fastify';
 import { createAccount, createApiKey } from '../accounts/keys.js';
 import { buildApp } from '../app.js';
-import { ManualClock } from '../clock.js';
 import { type Config, loadConfig } from '../config.js';
 import type { Db } from '../db/db.js';
 import { createContext } from '../http/context.js';
@@ -14,9 +13,11 @@ import { findSiteByKey } from '../sites/store.js';
 import { signBody } from '../telephony/generic.js';
 import { wholeCallEvents } from '../telephony/generic-call.js';
 import { type Geo, openGeo } from '../tracking/geo.js';
-import { recordPageHit, recordPing } from '../tracking/visits.js';
+import { recordLeaseRequest, recordPageHit, recordPing } from '../tracking/visits.js';
+import { ActionClock } from './action-clock.js';
 import { baselineHold, peakHeldNumbers, peakOverlap } from './min-pool.js';
-import type { CallTiming, Trace, TraceCall, TraceVisit } from './traffic.js';
+import { runWindowed } from './schedule.js';
+import type { CallTiming, Trace, TraceAction, TraceCall, TraceVisit } from './traffic.js';
 
 /**
  * `naive`: any free number (random), no returning-visitor stickiness, the default number when the pool is
@@ -25,6 +26,31 @@ import type { CallTiming, Trace, TraceCall, TraceVisit } from './traffic.js';
  */
 export type Policy = 'naive' | 'smart';
 
+/**
+ * The lease techniques the simulator can switch one by one, each a real product setting or code path:
+ * - `lru`: least recently released free number first (site numberSelection 'lru'; off: 'random');
+ * - `stickiness`: a returning visitor keeps or gets back its number (site visitorStickiness);
+ * - `sharing`: on exhaustion share the number that frees soonest and rank the holders at call time (site
+ *   exhaustionPolicy 'share'; off: the default number);
+ * - `activity`: the widget's heartbeats and leave beacon hold the number while the page is open and free it
+ *   a freeze time after leaving (off: the server sees page loads only, so a number is held from the last
+ *   page load for the heartbeat grace plus the freeze);
+ * - `bot-exclusion`: crawlers are recognised by their user agent and shown the default number (off: they
+ *   arrive with a browser's user agent, as disguised bots do, and take pool numbers like people);
+ * - `lazy`: a number is leased only once it comes into view (site leaseOn 'visible', the widget's
+ *   POST /t/lease at the trace's `visibleAt`; off: leaseOn 'load', leased at the first page load).
+ */
+export const TECHNIQUES = ['lru', 'stickiness', 'sharing', 'activity', 'bot-exclusion', 'lazy'] as const;
+export type Technique = (typeof TECHNIQUES)[number];
+
+/**
+ * The techniques of a policy: `smart` is the product's defaults (every technique but lazy leasing, which a
+ * site turns on); `naive` keeps only the widget's own (activity, bots).
+ */
+export function policyTechniques(policy: Policy): Technique[] {
+  return policy === 'smart' ? TECHNIQUES.filter((t) => t !== 'lazy') : ['activity', 'bot-exclusion'];
+}
+
 export interface RunOptions {
   db: Db;
   trace: Trace;
@@ -32,8 +58,17 @@ export interface RunOptions {
   /** Pool numbers to create. */
   pool: number;
   policy: Policy;
-  /** Overrides the policy's exhaustion behaviour. */
+  /** The techniques switched on; default: the policy's (`policyTechniques`). */
+  techniques?: readonly Technique[];
+  /** Overrides the techniques' exhaustion behaviour (`sharing`). */
   exhaustion?: 'default' | 'share';
+  /**
+   * Actions run at once (PostgreSQL; PGlite has one connection, so 1 there). 1: strictly in trace order.
+   * More: actions of different visitors less than `windowMs` apart may run concurrently (`runWindowed`).
+   */
+  concurrency?: number;
+  /** Default 5000 ms; see docs/simulator.md for its effect on results. */
+  windowMs?: number;
   /** The site's late-call grace window (default 120, the product default). */
   lateGraceMinutes?: number;
   config?: Config;
@@ -50,6 +85,7 @@ export interface Tally {
 
 export interface SimulationResult {
   policy: Policy;
+  techniques: Technique[];
   exhaustionPolicy: 'default' | 'share';
   freezeMin: number;
   pool: number;
@@ -83,6 +119,14 @@ export interface SimulationResult {
   exhaustions: number;
   /** Peak numbers actually held at once, from the lease history. */
   peakHeld: number;
+  /**
+   * The product's recommended pool for 99% of visits served, from the recorded lease history over the
+   * simulated days (`GET /api/v1/sites/{id}/sizing`).
+   */
+  recommendedPool: number | null;
+  concurrency: number;
+  /** Replayed actions per second of wall time (the action phase only). */
+  actionsPerSecond: number;
   /** Wall time of the replay (setup, actions, metrics). */
   seconds: number;
 }
@@ -95,18 +139,15 @@ const BOT_UA = 'Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)
 const HUMAN_IP = '77.88.55.242';
 const BOT_IP = '5.255.253.1';
 
-export function policySettings(policy: Policy, exhaustion?: 'default' | 'share') {
-  return policy === 'naive'
-    ? {
-        numberSelection: 'random' as const,
-        visitorStickiness: false,
-        exhaustionPolicy: exhaustion ?? ('default' as const),
-      }
-    : {
-        numberSelection: 'lru' as const,
-        visitorStickiness: true,
-        exhaustionPolicy: exhaustion ?? ('share' as const),
-      };
+/** The site settings behind the techniques. */
+export function siteSettings(techniques: readonly Technique[], exhaustion?: 'default' | 'share') {
+  return {
+    numberSelection: techniques.includes('lru') ? ('lru' as const) : ('random' as const),
+    visitorStickiness: techniques.includes('stickiness'),
+    exhaustionPolicy:
+      exhaustion ?? (techniques.includes('sharing') ? ('share' as const) : ('default' as const)),
+    leaseOn: techniques.includes('lazy') ? ('visible' as const) : ('load' as const),
+  };
 }
 
 /** The theoretical minimum pool of a trace: the peak of baseline holds of paid human visits. */
@@ -126,8 +167,13 @@ export function poolNumber(i: number): string {
 export async function runSimulation(opts: RunOptions): Promise<SimulationResult> {
   const began = performance.now();
   const { db, trace, freezeMinutes } = opts;
-  const settings = policySettings(opts.policy, opts.exhaustion);
-  const clock = new ManualClock(new Date(trace.start - 3_600_000));
+  const techniques = TECHNIQUES.filter((t) => (opts.techniques ?? policyTechniques(opts.policy)).includes(t));
+  const settings = siteSettings(techniques, opts.exhaustion);
+  const concurrency = db.kind === 'postgres' ? Math.max(1, opts.concurrency ?? 1) : 1;
+  const activity = techniques.includes('activity');
+  const lazy = techniques.includes('lazy');
+  const userAgentOf = (v: TraceVisit) => (v.bot && techniques.includes('bot-exclusion') ? BOT_UA : HUMAN_UA);
+  const clock = new ActionClock(trace.start - 3_600_000);
   const config = opts.config ?? loadConfig({}, { logLevel: 'silent' });
   const geo = opts.geo ?? (await openGeo());
   const app = await buildApp({ config, db, clock, geo });
@@ -145,10 +191,7 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
     const serverVisit: Array<string | null> = trace.visits.map(() => null);
     const shown: Array<string | null> = trace.visits.map(() => null);
     const dialed: Array<string | null> = trace.calls.map(() => null);
-    const every = opts.progressEvery ?? 10_000;
-    let done = 0;
-    for (const action of trace.actions) {
-      clock.set(new Date(action.at));
+    const replay = async (action: TraceAction): Promise<void> => {
       if (action.kind === 'call') {
         const call = trace.calls[action.call];
         const to =
@@ -157,45 +200,75 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
             : (shown[call.visit] ?? DEFAULT_NUMBER);
         dialed[call.index] = to;
         await postCall(app, setup.integration, call, to);
-      } else {
-        const v = trace.visits[action.visit];
-        if (action.kind === 'page') {
-          // The route looks the site up per request; its settings do not change during a run, so it is reused.
-          const res = await recordPageHit(ctx, {
-            site,
-            visitorId: trace.visitors[v.visitor].id,
-            visitId: serverVisit[v.index],
-            url: pageUrl(v, action.page),
-            referrer: pageReferrer(v, action.page),
-            title: null,
-            gaClientId: null,
-            ymUid: null,
-            gaSessions: null,
-            ip: v.bot ? BOT_IP : HUMAN_IP,
-            userAgent: v.bot ? BOT_UA : HUMAN_UA,
-          });
-          serverVisit[v.index] = res.visit;
-          shown[v.index] = res.number?.e164 ?? null;
-        } else {
-          const id = serverVisit[v.index];
-          if (!id) throw new Error(`simulate: ${action.kind} before the first page of visit ${v.index}`);
-          await recordPing(ctx, site, id, action.kind === 'leave');
-        }
+        return;
       }
-      if (++done % every === 0) opts.onProgress?.(done, trace.actions.length);
-    }
+      const v = trace.visits[action.visit];
+      if (action.kind === 'page') {
+        // The route looks the site up per request; its settings do not change during a run, so it is reused.
+        const res = await recordPageHit(ctx, {
+          site,
+          visitorId: trace.visitors[v.visitor].id,
+          visitId: serverVisit[v.index],
+          url: pageUrl(v, action.page),
+          referrer: pageReferrer(v, action.page),
+          title: null,
+          gaClientId: null,
+          ymUid: null,
+          gaSessions: null,
+          ip: v.bot ? BOT_IP : HUMAN_IP,
+          userAgent: userAgentOf(v),
+        });
+        serverVisit[v.index] = res.visit;
+        shown[v.index] = res.number?.e164 ?? null;
+        return;
+      }
+      const id = serverVisit[v.index];
+      if (!id) throw new Error(`simulate: ${action.kind} before the first page of visit ${v.index}`);
+      if (action.kind === 'lease') {
+        const res = await recordLeaseRequest(ctx, site, {
+          visitorId: trace.visitors[v.visitor].id,
+          visitId: id,
+        });
+        shown[v.index] = res.number?.e164 ?? null;
+      } else await recordPing(ctx, site, id, action.kind === 'leave');
+    };
+    // The number coming into view matters only to lazy leasing. Without the activity technique the widget
+    // sends no heartbeats or leave beacons: only page loads, lease requests and calls.
+    const actions = trace.actions.filter((a) =>
+      a.kind === 'lease' ? lazy : activity || a.kind === 'page' || a.kind === 'call',
+    );
+    const every = opts.progressEvery ?? 10_000;
+    const replayBegan = performance.now();
+    await runWindowed(actions, {
+      concurrency,
+      windowMs: opts.windowMs ?? 5_000,
+      // One visitor's actions stay in order: its visits share a number (stickiness) and its calls a caller.
+      keyOf: (a) => trace.visits[a.kind === 'call' ? trace.calls[a.call].visit : a.visit].visitor,
+      run: (a) => clock.at(a.at, () => replay(a)),
+      onDone: (done) => {
+        if (done % every === 0) opts.onProgress?.(done, actions.length);
+      },
+    });
+    const replaySeconds = (performance.now() - replayBegan) / 1000;
 
+    const lastAt = actions.length ? actions[actions.length - 1].at : trace.end;
+    clock.set(lastAt);
     const metrics = await measure(db, setup, trace, serverVisit, freezeMinutes);
+    const recommendedPool = await recommendedPoolSize(app, setup, lastAt - trace.start);
     return {
       policy: opts.policy,
+      techniques,
       exhaustionPolicy: settings.exhaustionPolicy,
       freezeMin: freezeMinutes,
       pool: opts.pool,
       minPool: minPoolOf(trace, freezeMinutes).peak,
       visits: trace.visits.length,
       paidVisits: trace.visits.filter(needsPoolNumber).length,
-      actions: trace.actions.length,
+      actions: actions.length,
       ...metrics,
+      recommendedPool,
+      concurrency,
+      actionsPerSecond: Math.round(actions.length / Math.max(replaySeconds, 1e-3)),
       seconds: round((performance.now() - began) / 1000, 2),
     };
   } finally {
@@ -203,8 +276,26 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
   }
 }
 
+/** The product's own pool recommendation (99% of visits served) from the lease history of the whole run. */
+async function recommendedPoolSize(
+  app: FastifyInstance,
+  setup: Setup,
+  spanMs: number,
+): Promise<number | null> {
+  const days = Math.min(90, Math.max(1, Math.ceil(spanMs / 86_400_000)));
+  const res = await app.inject({
+    method: 'GET',
+    url: `/api/v1/sites/${setup.siteId}/sizing?days=${days}&target=0.99`,
+    headers: { authorization: `Bearer ${setup.apiKey}` },
+  });
+  if (res.statusCode !== 200) throw new Error(`simulate: sizing answered ${res.statusCode}: ${res.body}`);
+  const pools = (res.json() as { pools: Array<{ recommended: number }> }).pools;
+  return pools[0]?.recommended ?? null;
+}
+
 interface Setup {
   accountId: string;
+  apiKey: string;
   siteId: string;
   siteKey: string;
   integration: { id: string; secret: string };
@@ -214,7 +305,7 @@ interface Setup {
 async function setupSite(
   app: FastifyInstance,
   db: Db,
-  clock: ManualClock,
+  clock: ActionClock,
   s: {
     freezeMinutes: number;
     lateGraceMinutes: number;
@@ -222,6 +313,7 @@ async function setupSite(
     numberSelection: 'lru' | 'random';
     visitorStickiness: boolean;
     exhaustionPolicy: 'default' | 'share';
+    leaseOn: 'load' | 'visible';
   },
 ): Promise<Setup> {
   const accountId = await createAccount(db, clock, 'Simulation');
@@ -248,6 +340,7 @@ async function setupSite(
     exhaustionPolicy: s.exhaustionPolicy,
     numberSelection: s.numberSelection,
     visitorStickiness: s.visitorStickiness,
+    leaseOn: s.leaseOn,
   });
   for (let i = 0; i < s.pool; i++) {
     await api(`/api/v1/sites/${site.id}/numbers`, { number: poolNumber(i), kind: 'pool' });
@@ -256,7 +349,7 @@ async function setupSite(
     kind: 'generic',
     name: 'Simulated PBX',
   });
-  return { accountId, siteId: site.id, siteKey: site.siteKey, integration };
+  return { accountId, apiKey: key, siteId: site.id, siteKey: site.siteKey, integration };
 }
 
 function pageUrl(v: TraceVisit, page: number): string {

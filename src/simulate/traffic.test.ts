@@ -12,6 +12,19 @@ describe('traffic generator', () => {
     expect(c.visits.map((v) => v.start)).not.toEqual(a.visits.map((v) => v.start));
   });
 
+  it('visibility draws do not change the rest of the trace', () => {
+    const a = generateTrace({ seed: 42, visitorsPerDay: 800 });
+    const b = generateTrace({
+      seed: 42,
+      visitorsPerDay: 800,
+      numberVisibility: { load: 1, scroll: 0, never: 0 },
+    });
+    const withoutView = (t: typeof a) => t.visits.map(({ visibleAt: _, ...v }) => v);
+    expect(withoutView(b)).toEqual(withoutView(a));
+    expect(b.calls).toEqual(a.calls);
+    expect(b.visits.every((v) => v.visibleAt === v.start)).toBe(true);
+  });
+
   it('rejects impossible parameters', () => {
     expect(() => trafficParams({ callShare: 1.5 })).toThrow(/callShare/);
     expect(() => trafficParams({ hourly: [1, 2] })).toThrow(/hourly/);
@@ -98,6 +111,29 @@ describe('traffic generator', () => {
       expect(soonMean).toBeLessThan(2.4);
     });
 
+    it('numbers come into view at load, after scrolling or never; every caller saw it by the call', () => {
+      const callers = new Set(first.map((c) => c.visit));
+      const quiet = trace.visits.filter((v) => !callers.has(v.index));
+      const atLoad = quiet.filter((v) => v.visibleAt === v.start).length / quiet.length;
+      const never = quiet.filter((v) => v.visibleAt === null).length / quiet.length;
+      expect(atLoad).toBeCloseTo(DEFAULT_TRAFFIC.numberVisibility.load, 1);
+      // Never drawn, plus scrolls that would come after leaving.
+      expect(never).toBeGreaterThan(DEFAULT_TRAFFIC.numberVisibility.never);
+      expect(never).toBeLessThan(
+        DEFAULT_TRAFFIC.numberVisibility.never + DEFAULT_TRAFFIC.numberVisibility.scroll,
+      );
+      for (const v of trace.visits) {
+        if (v.visibleAt === null) continue;
+        expect(v.visibleAt).toBeGreaterThanOrEqual(v.start);
+        expect(v.visibleAt).toBeLessThanOrEqual(v.end);
+      }
+      for (const c of first) {
+        const v = trace.visits[c.visit];
+        expect(v.visibleAt).not.toBeNull();
+        expect(v.visibleAt).toBeLessThanOrEqual(Math.min(c.at, v.end));
+      }
+    });
+
     it('repeat calls come from the same caller about the same visit, after the first call', () => {
       const repeats = trace.calls.filter((c) => c.repeatOf !== null);
       expect(repeats.length / first.length).toBeCloseTo(DEFAULT_TRAFFIC.repeatCallShare, 1);
@@ -118,7 +154,9 @@ describe('traffic generator', () => {
       expect(leaves / trace.visits.length).toBeCloseTo(DEFAULT_TRAFFIC.leaveBeaconShare, 1);
       // Heartbeats every 30 s would be ~6 per visit; the trace needs well under one.
       expect(pings / trace.visits.length).toBeLessThan(0.7);
-      expect(trace.actions).toHaveLength(pages + pings + leaves + trace.calls.length);
+      const leases = trace.actions.filter((a) => a.kind === 'lease').length;
+      expect(leases).toBe(trace.visits.filter((v) => v.visibleAt !== null).length);
+      expect(trace.actions).toHaveLength(pages + leases + pings + leaves + trace.calls.length);
       // No visit is ever silent longer than the keep-alive interval before it ends.
       const lastSign = new Map<number, number>();
       for (const a of trace.actions) {

@@ -94,7 +94,20 @@ export interface TrafficParams {
    * site may set, so the lease never lapses during a visit.
    */
   keepAliveMinutes: number;
+  /**
+   * When the tracked number first appears on screen, for lazy leasing (site `leaseOn: visible`): at the
+   * first page load (a number in the header), after scrolling (`scroll`: lognormal from the first page load,
+   * median `scrollMedianSeconds`, sigma 1; later than the visit's end means never), or `never` (the visitor
+   * leaves without reaching it). A visit that calls has seen the number by its call (or by leaving, for a
+   * call after it). Default load 0.5, scroll 0.3, never 0.2: an assumption (the number in the header on
+   * desktop, in the footer or behind a menu on mobile); no vendor publishes this. Drawn from a stream of its
+   * own, so the rest of a seed's trace is the same whatever these are.
+   */
+  numberVisibility: Readonly<Record<NumberVisibility, number>>;
+  scrollMedianSeconds: number;
 }
+
+export type NumberVisibility = 'load' | 'scroll' | 'never';
 
 export const DEFAULT_TRAFFIC: TrafficParams = {
   seed: 1,
@@ -124,6 +137,8 @@ export const DEFAULT_TRAFFIC: TrafficParams = {
   answeredShare: 0.85,
   repeatCallShare: 0.15,
   keepAliveMinutes: 5,
+  numberVisibility: { load: 0.5, scroll: 0.3, never: 0.2 },
+  scrollMedianSeconds: 20,
 };
 
 export interface TraceVisitor {
@@ -146,6 +161,8 @@ export interface TraceVisit {
   pages: number[];
   /** Whether the leave beacon reaches the server (else the visit just stops heartbeating at `end`). */
   leaveBeacon: boolean;
+  /** When the number first appears on screen (lazy leasing asks for it then); null: never. */
+  visibleAt: number | null;
 }
 
 export interface TraceCall {
@@ -164,6 +181,8 @@ export interface TraceCall {
 export type TraceAction =
   | { at: number; kind: 'page'; visit: number; page: number }
   | { at: number; kind: 'ping'; visit: number }
+  /** The number came into view: the widget's POST /t/lease (replayed only with lazy leasing). */
+  | { at: number; kind: 'lease'; visit: number }
   | { at: number; kind: 'leave'; visit: number }
   | { at: number; kind: 'call'; call: number };
 
@@ -202,6 +221,7 @@ export function trafficParams(overrides: Partial<TrafficParams> = {}): TrafficPa
   if (!(p.days > 0)) problems.push('days must be positive');
   if (!(p.visitorsPerDay >= 0)) problems.push('visitorsPerDay must not be negative');
   if (p.hourly.length !== 24) problems.push('hourly needs 24 weights');
+  if (!(p.scrollMedianSeconds > 0)) problems.push('scrollMedianSeconds must be positive');
   if (p.weekly.length !== 7) problems.push('weekly needs 7 weights');
   if (!(p.pagesPerVisit >= 1)) problems.push('pagesPerVisit must be at least 1');
   if (!(p.keepAliveMinutes > 0 && p.keepAliveMinutes <= 5))
@@ -289,6 +309,7 @@ export function generateTrace(overrides: Partial<TrafficParams> = {}): Trace {
       end: endAt,
       pages,
       leaveBeacon: rng.chance(p.leaveBeaconShare),
+      visibleAt: null,
     };
     visits.push(visit);
     if (bot || !rng.chance(p.callShare)) return;
@@ -323,8 +344,35 @@ export function generateTrace(overrides: Partial<TrafficParams> = {}): Trace {
     });
   });
 
+  drawVisibility(p, visits, calls);
   return { start, end, visitors, visits, calls, actions: buildActions(visits, calls, p.keepAliveMinutes) };
 }
+
+/** Sets each visit's `visibleAt` (see `numberVisibility`), from a random stream separate from the rest. */
+function drawVisibility(p: TrafficParams, visits: TraceVisit[], calls: readonly TraceCall[]): void {
+  const kinds = Object.entries(p.numberVisibility) as Array<[NumberVisibility, number]>;
+  for (const v of visits) {
+    const rng = new Rng(mixSeed(p.seed ^ VISIBILITY_STREAM, v.index + 1));
+    const kind = rng.weighted(kinds);
+    const at =
+      kind === 'load'
+        ? v.start
+        : kind === 'scroll'
+          ? v.start + Math.round(rng.lognormal(p.scrollMedianSeconds, 1) * 1000)
+          : Number.POSITIVE_INFINITY;
+    v.visibleAt = at <= v.end ? at : null;
+  }
+  // A caller dialed the number, so it was on screen by the call (or by leaving, for a call after that).
+  for (const c of calls) {
+    if (c.repeatOf !== null) continue;
+    const v = visits[c.visit];
+    const seen = Math.min(c.at, v.end);
+    if (v.visibleAt === null || v.visibleAt > seen) v.visibleAt = seen;
+  }
+}
+
+/** Distinguishes the visibility stream from the visit streams of the same seed. */
+const VISIBILITY_STREAM = 0x5f3759df;
 
 /** Number of failures before the first success, with the given mean. */
 function geometric(rng: Rng, mean: number): number {
@@ -351,11 +399,15 @@ function callTime(rng: Rng, p: TrafficParams, kind: CallTiming, visit: TraceVisi
   }
 }
 
-/** At equal times: page loads, then pings, then calls, then leaving (a call at the last moment is "during"). */
-const ORDER: Record<TraceAction['kind'], number> = { page: 0, ping: 1, call: 2, leave: 3 };
+/**
+ * At equal times: page loads, then the number coming into view, pings, calls, leaving (a call at the last
+ * moment is "during").
+ */
+const ORDER: Record<TraceAction['kind'], number> = { page: 0, lease: 1, ping: 2, call: 3, leave: 4 };
 
 /**
- * Expands visits and calls into the time-ordered actions the runner replays: every page load, a keep-alive
+ * Expands visits and calls into the time-ordered actions the runner replays: every page load, the moment
+ * the number comes into view, a keep-alive
  * ping whenever a visit is silent for `keepAliveMinutes`, a ping at the moment of a call made during the
  * visit, and the leave beacon (or, when it is lost, the last heartbeat) at the end.
  */
@@ -380,6 +432,7 @@ export function buildActions(
     v.pages.forEach((at, page) => {
       actions.push({ at, kind: 'page', visit: v.index, page });
     });
+    if (v.visibleAt !== null) actions.push({ at: v.visibleAt, kind: 'lease', visit: v.index });
     const pings = duringCalls.get(v.index) ?? [];
     for (const at of pings) actions.push({ at, kind: 'ping', visit: v.index });
     const signs = [...v.pages, ...pings, v.end].sort((a, b) => a - b);
