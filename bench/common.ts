@@ -108,3 +108,8 @@ export function redact(url: string): string {
     return url;
   }
 }
+
+export const fmt = (n: number, digits = 1) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : '—';

@@ -41,6 +41,7 @@ import pg from 'pg';
 import {
   cpuMicros,
   DEFAULT_PG,
+  fmt,
   machineBusyMicros,
   percentile,
   pgReachable,
@@ -416,11 +417,6 @@ async function load(opts: {
   agent.destroy();
   return { requests, errors, errorSample, seconds, latenciesMs: latencies };
 }
-
-const fmt = (n: number, digits = 1) =>
-  Number.isFinite(n)
-    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    : '—';
 
 const targetLabel: Record<Target, string> = {
   bare: 'bare Fastify (reference)',

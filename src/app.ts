@@ -8,6 +8,7 @@ import { buildWidget } from '../widget/build.js';
 import { accountForKey } from './accounts/keys.js';
 import { accountRoutes } from './accounts/routes.js';
 import { bulkRoutes } from './bulk/routes.js';
+import { callbackRoutes } from './callbacks/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
@@ -202,6 +203,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     realtimeRoutes(api, ctx, hub);
     conversionRoutes(api, ctx);
     crmConnectionRoutes(api, ctx);
+    callbackRoutes(api, ctx);
   });
 
   await operatorRoutes(app, ctx);

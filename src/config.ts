@@ -31,6 +31,8 @@ const configSchema = z.object({
   poolMaxSize: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Seconds between passes of the number lifecycle worker. */
   inventoryIntervalSeconds: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** Seconds between passes of the report rollup worker (it rolls up each site's ended days). */
+  rollupIntervalSeconds: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Minutes without a telephony event before the sweeper closes a ringing call as missed. */
   sweepRingingMinutes: z.coerce.number().int().min(1).max(1440).default(10),
   /** Minutes without a telephony event before the sweeper closes an answered call as completed. */
@@ -52,6 +54,8 @@ const configSchema = z.object({
   ga4Url: z.url().default('https://www.google-analytics.com'),
   /** Base URL of the Yandex Metrika management API (offline calls upload). */
   metrikaUrl: z.url().default('https://api-metrika.yandex.net'),
+  /** Twilio REST API base URL (callbacks place calls through it; tests point it at a local stand-in). */
+  twilioApiUrl: z.url().default('https://api.twilio.com'),
 });
 
 export type Config = z.infer<typeof configSchema> & {
@@ -74,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     quarantineDays: env.RINGTRACE_QUARANTINE_DAYS || undefined,
     poolMaxSize: env.RINGTRACE_POOL_MAX_SIZE || undefined,
     inventoryIntervalSeconds: env.RINGTRACE_INVENTORY_INTERVAL_SECONDS || undefined,
+    rollupIntervalSeconds: env.RINGTRACE_ROLLUP_INTERVAL_SECONDS || undefined,
     sweepRingingMinutes: env.RINGTRACE_SWEEP_RINGING_MINUTES || undefined,
     sweepAnsweredMinutes: env.RINGTRACE_SWEEP_ANSWERED_MINUTES || undefined,
     secretKey: env.RINGTRACE_SECRET_KEY || undefined,
@@ -83,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metrikaUrl: env.RINGTRACE_METRIKA_URL || undefined,
     googleAdsUrl: env.RINGTRACE_GOOGLE_ADS_URL || undefined,
     googleOauthUrl: env.RINGTRACE_GOOGLE_OAUTH_URL || undefined,
+    twilioApiUrl: env.RINGTRACE_TWILIO_API_URL || undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

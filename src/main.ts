@@ -13,6 +13,7 @@ import { loadDemo } from './demo/demo.js';
 import { startInventoryWorker } from './inventory/lifecycle.js';
 import { jobKinds } from './jobs/kinds.js';
 import { startJobWorker } from './jobs/queue.js';
+import { startVisitRollup } from './reports/rollup.js';
 import { secretBox, secretKeyFromDataDir } from './secrets/secret-box.js';
 import { SimulateUsageError, simulateCommand } from './simulate/cli.js';
 import { startAsteriskConnections } from './telephony/asterisk.js';
@@ -180,6 +181,9 @@ async function start(startConfig: Config): Promise<void> {
     secrets,
     log: app.log,
   });
+  const rollup = startVisitRollup(db, systemClock, config.rollupIntervalSeconds, (err) =>
+    app.log.error({ err }, 'report rollup pass failed'),
+  );
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await workers.stop();
@@ -188,6 +192,7 @@ async function start(startConfig: Config): Promise<void> {
     await inventory.stop();
     await sweeper.stop();
     await adSync.stop();
+    await rollup.stop();
     await app.close();
     await db.close();
     process.exit(0);

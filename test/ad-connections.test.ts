@@ -5,8 +5,8 @@ import { type Config, loadConfig } from '../src/config.js';
 import { GOOGLE_ADS_API_VERSION } from '../src/costs/google-ads.js';
 import { type SyncDeps, syncDueConnections } from '../src/costs/sync.js';
 import { secretBox } from '../src/secrets/secret-box.js';
-import { startAdPlatformStandIn } from './ad-platform-stand-in.js';
 import { postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+import { startStandIn } from './stand-in-server.js';
 
 // Today is 2026-11-11 in the site's zone (Europe/Moscow): a manual sync without dates covers 2026-11-09 and
 // 2026-11-10, the daily one (RINGTRACE_AD_SYNC_DAYS = 3) 2026-11-08 … 2026-11-10.
@@ -152,7 +152,7 @@ const googleError = (
 
 describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
   let env: TestEnv;
-  let standIn: Awaited<ReturnType<typeof startAdPlatformStandIn>>;
+  let standIn: Awaited<ReturnType<typeof startStandIn>>;
   let config: Partial<Config>;
   let siteId: string;
   let siteKey: string;
@@ -189,7 +189,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
   };
 
   beforeAll(async () => {
-    standIn = await startAdPlatformStandIn();
+    standIn = await startStandIn((req) => ({ status: 599, body: `no reply queued for ${req.url}` }));
     config = {
       secretKey: SECRET,
       yandexDirectUrl: standIn.url,
@@ -303,7 +303,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     env.clock.set(NOW);
 
     const conn = await createDirect();
-    standIn.reply(REPORTS, {
+    standIn.queue('POST', REPORTS, {
       status: 200,
       headers: { 'content-type': 'text/tab-separated-values' },
       body: DIRECT_REPORT,
@@ -333,19 +333,10 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     expect(req.headers.skipreportheader).toBe('true');
     expect(req.headers.skipreportsummary).toBe('true');
     expect(req.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(JSON.parse(req.body)).toEqual({
+    expect(req.json).toEqual({
       params: {
         SelectionCriteria: { DateFrom: '2026-11-09', DateTo: '2026-11-10' },
-        FieldNames: [
-          'Date',
-          'CampaignId',
-          'CampaignName',
-          'AdGroupName',
-          'Criterion',
-          'Impressions',
-          'Clicks',
-          'Cost',
-        ],
+        FieldNames: DIRECT_HEADER,
         ReportName: `ringtrace ${run.id}`,
         ReportType: 'CUSTOM_REPORT',
         DateRangeType: 'CUSTOM_DATE',
@@ -394,7 +385,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
 
   it('re-syncing the same days replaces the rows of the earlier sync instead of adding to them', async () => {
     const [conn] = (await env.api('GET', base())).json().items;
-    standIn.reply(REPORTS, {
+    standIn.queue('POST', REPORTS, {
       status: 200,
       body: tsv(DIRECT_HEADER, [
         '2026-11-10',
@@ -437,7 +428,8 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
 
   it('the daily worker waits out a queued report (201, 202 with retryIn) and then imports the last N days', async () => {
     const [conn] = (await env.api('GET', base())).json().items;
-    standIn.reply(
+    standIn.queue(
+      'POST',
       REPORTS,
       { status: 201, headers: { retryIn: '3', reportsInQueue: '1' }, body: '' },
       { status: 202, headers: { retryIn: '2', reportsInQueue: '1' }, body: '' },
@@ -459,8 +451,8 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     const requests = standIn.take();
     expect(requests.length).toBe(3);
     // Each poll repeats the same report definition (Direct finds the queued report by it).
-    for (const r of requests) expect(r.body).toBe(requests[0].body);
-    expect(JSON.parse(requests[0].body).params.SelectionCriteria).toEqual({
+    for (const r of requests) expect(r.json).toEqual(requests[0].json);
+    expect((requests[0].json as { params: Record<string, unknown> }).params.SelectionCriteria).toEqual({
       DateFrom: '2026-11-08',
       DateTo: '2026-11-10',
     });
@@ -469,7 +461,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     // Synced for today: the next pass leaves it alone; a day later it is due again.
     expect(await syncDueConnections(worker)).toEqual([]);
     env.clock.advance(24 * 3_600_000);
-    standIn.reply(REPORTS, {
+    standIn.queue('POST', REPORTS, {
       status: 200,
       body: tsv(DIRECT_HEADER, ['2026-11-11', '1234', '"Люкс" диваны', '--', '--', '10', '1', '15.00']),
     });
@@ -491,7 +483,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     // Two days on, after the worker test's syncs.
     env.clock.set('2026-11-13T09:00:00Z');
 
-    standIn.reply(REPORTS, {
+    standIn.queue('POST', REPORTS, {
       status: 400,
       body: directError(8000, 'Неверный запрос', 'Поле ReportName: отчет с таким названием уже существует'),
     });
@@ -503,7 +495,8 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     );
 
     waits.length = 0;
-    standIn.reply(
+    standIn.queue(
+      'POST',
       REPORTS,
       { status: 500, body: directError(1000, 'Internal error', '') },
       { status: 502, body: 'Bad Gateway' },
@@ -525,7 +518,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
 
     // A bad cell in the middle of the report: the rows before it are not stored either.
     await env.db.query('UPDATE ad_connections SET next_sync_at = NULL WHERE id = $1', [conn.id]);
-    standIn.reply(REPORTS, {
+    standIn.queue('POST', REPORTS, {
       status: 200,
       body: tsv(
         DIRECT_HEADER,
@@ -575,8 +568,9 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
 
   it('syncs Google Ads: token refresh, the exact searchStream request, cost_micros to kopecks', async () => {
     const conn = await createGoogle();
-    standIn.reply(OAUTH, TOKEN_OK);
-    standIn.reply(
+    standIn.queue('POST', OAUTH, TOKEN_OK);
+    standIn.queue(
+      'POST',
       STREAM,
       { status: 200, headers: { 'content-type': 'application/json' }, body: ADS_STREAM },
       { status: 200, headers: { 'content-type': 'application/json' }, body: PMAX_STREAM },
@@ -593,7 +587,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     expect(oauth.method).toBe('POST');
     expect(oauth.path).toBe('/token');
     expect(oauth.headers['content-type']).toBe('application/x-www-form-urlencoded');
-    expect(Object.fromEntries(new URLSearchParams(oauth.body))).toEqual({
+    expect(Object.fromEntries(new URLSearchParams(oauth.body.toString()))).toEqual({
       grant_type: 'refresh_token',
       client_id: 'client-id.apps.googleusercontent.com',
       client_secret: 'GOCSPX-client-secret',
@@ -605,7 +599,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     expect(stream.headers['developer-token']).toBe('dev-token-abc');
     expect(stream.headers['login-customer-id']).toBe('9876543210');
     expect(stream.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(stream.body)).toEqual({
+    expect(stream.json).toEqual({
       query:
         'SELECT segments.date, campaign.id, campaign.name, ad_group.name, metrics.impressions, metrics.clicks, ' +
         "metrics.cost_micros, customer.currency_code FROM ad_group WHERE segments.date BETWEEN '2026-11-09' AND '2026-11-10'",
@@ -616,7 +610,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
       'developer-token': 'dev-token-abc',
       'login-customer-id': '9876543210',
     });
-    expect(JSON.parse(pmax.body)).toEqual({
+    expect(pmax.json).toEqual({
       query:
         'SELECT segments.date, campaign.id, campaign.name, metrics.impressions, metrics.clicks, ' +
         "metrics.cost_micros, customer.currency_code FROM campaign WHERE segments.date BETWEEN '2026-11-09' AND '2026-11-10' " +
@@ -658,7 +652,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
       return run;
     };
 
-    standIn.reply(OAUTH, {
+    standIn.queue('POST', OAUTH, {
       status: 400,
       body: JSON.stringify({
         error: 'invalid_grant',
@@ -670,8 +664,8 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     );
     expect(standIn.take().map((r) => r.path)).toEqual(['/token']);
 
-    standIn.reply(OAUTH, TOKEN_OK);
-    standIn.reply(STREAM, {
+    standIn.queue('POST', OAUTH, TOKEN_OK);
+    standIn.queue('POST', STREAM, {
       status: 401,
       body: JSON.stringify([
         {
@@ -687,8 +681,8 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
       'Google Ads answered 401 UNAUTHENTICATED: Request is missing required authentication credential.',
     );
 
-    standIn.reply(OAUTH, TOKEN_OK);
-    standIn.reply(STREAM, {
+    standIn.queue('POST', OAUTH, TOKEN_OK);
+    standIn.queue('POST', STREAM, {
       status: 403,
       body: googleError(
         403,
@@ -701,8 +695,9 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
       'Google Ads answered 403 PERMISSION_DENIED (DEVELOPER_TOKEN_NOT_APPROVED): The developer token is only approved for use with test accounts.',
     );
 
-    standIn.reply(OAUTH, TOKEN_OK);
-    standIn.reply(
+    standIn.queue('POST', OAUTH, TOKEN_OK);
+    standIn.queue(
+      'POST',
       STREAM,
       {
         status: 200,
@@ -717,8 +712,9 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     );
     standIn.take();
 
-    standIn.reply(OAUTH, TOKEN_OK);
-    standIn.reply(
+    standIn.queue('POST', OAUTH, TOKEN_OK);
+    standIn.queue(
+      'POST',
       STREAM,
       {
         status: 200,
@@ -731,8 +727,9 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     expect(await totals({ source: 'google' })).toEqual(before);
 
     waits.length = 0;
-    standIn.reply(OAUTH, TOKEN_OK);
-    standIn.reply(
+    standIn.queue('POST', OAUTH, TOKEN_OK);
+    standIn.queue(
+      'POST',
       STREAM,
       {
         status: 429,
@@ -761,7 +758,7 @@ describe('ad-platform cost connections (Yandex.Direct, Google Ads)', () => {
     expect(waits).toEqual([7000]);
     const requests = standIn.take();
     expect(requests.map((r) => r.path)).toEqual(['/token', STREAM, STREAM, STREAM]);
-    expect(requests[2].body).toBe(requests[1].body);
+    expect(requests[2].json).toEqual(requests[1].json);
   });
 
   it('PATCH replaces tokens and pauses; DELETE keeps the imported costs', async () => {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type CallEvent, reduceCall } from '../src/calls/reducer.js';
+import { reduceCall } from '../src/calls/reducer.js';
+import { toCallEvent } from '../src/calls/service.js';
 import { normalizeAsteriskNumber } from '../src/telephony/asterisk.js';
 import { type AmiMessage, AmiParser } from '../src/telephony/asterisk-ami.js';
 import { AmiCallTracker, channelEndpoint, unansweredStatus } from '../src/telephony/asterisk-calls.js';
@@ -21,33 +22,22 @@ function run(msgs: AmiMessage[], tracker = new AmiCallTracker({ normalizeNumber:
   return msgs.flatMap((m, i) => tracker.handle(m, { receivedAt, counter: `c.${i}` }));
 }
 
-/** The call the reducer builds from the events, as processCall would (payload fields → CallEvent). */
+/** The call the reducer builds from the events, as processCall does. */
 function reduce(events: ProviderEvent[]) {
   return reduceCall(
-    events.map((e, seq) => {
-      const p = e.payload as Record<string, unknown>;
-      const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
-      return {
-        type: e.type,
-        occurredAt: new Date(e.occurredAt),
+    events.map((e, seq) =>
+      toCallEvent(
+        { type: e.type, occurred_at: new Date(e.occurredAt), payload: e.payload as Record<string, unknown> },
         seq,
-        from: (p.from as string) ?? null,
-        to: (p.to as string) ?? null,
-        employee: (p.employee as string) ?? null,
-        status: (p.status as CallEvent['status']) ?? null,
-        startedAt: date(p.startedAt),
-        answeredAt: date(p.answeredAt),
-        endedAt: date(p.endedAt),
-        talkSeconds: typeof p.talkSeconds === 'number' ? p.talkSeconds : null,
-        waitSeconds: typeof p.waitSeconds === 'number' ? p.waitSeconds : null,
-      } satisfies CallEvent;
-    }),
+      ),
+    ),
   );
 }
 
 describe('AmiCallTracker', () => {
   it('maps a full answered call: started, answered by the DialEnd’s destination, ended, CDRs', () => {
-    const events = run(messages('answered-call.txt'));
+    const all = run(messages('answered-call.txt'));
+    const events = all.filter((e) => e.type.startsWith('call.'));
     expect(events.map((e) => [e.type, e.key])).toEqual([
       ['call.started', 'Newchannel:1793610300.101:1793610300.012000'],
       ['call.answered', 'DialEnd:1793610300.101:1793610300.102:1793610305.120000'],
@@ -65,7 +55,7 @@ describe('AmiCallTracker', () => {
     expect(events[3].payload).toMatchObject({ status: 'completed', talkSeconds: 40, waitSeconds: 6 });
     // The losing leg's NO ANSWER CDR carries no talk time that could zero the answered one.
     expect(events[4].payload).not.toHaveProperty('talkSeconds');
-    expect(reduce(events)).toMatchObject({
+    expect(reduce(all)).toMatchObject({
       status: 'completed',
       caller: '+79161234567',
       trackingNumber: '+74997778800',
@@ -73,6 +63,134 @@ describe('AmiCallTracker', () => {
       talkSeconds: 40,
       waitSeconds: 6,
     });
+  });
+
+  it('maps each dialed destination to a leg: DialBegin rings it, DialEnd answers or ends it, its Hangup ends it', () => {
+    const legEvents = run(messages('answered-call.txt')).filter((e) => e.type.startsWith('leg.'));
+    expect(
+      legEvents.map((e) => {
+        const p = e.payload as Record<string, unknown>;
+        return [e.type, p.legId, p.employee ?? null, p.status ?? null];
+      }),
+    ).toEqual([
+      ['leg.started', '1793610300.102', 'PJSIP/101', null],
+      ['leg.started', '1793610300.103', 'PJSIP/102', null],
+      ['leg.answered', '1793610300.102', 'PJSIP/101', null],
+      ['leg.ended', '1793610300.103', 'PJSIP/102', 'canceled'],
+      ['leg.ended', '1793610300.102', null, null],
+    ]);
+    expect(new Set(legEvents.map((e) => e.providerCallId))).toEqual(new Set(['1793610300.101']));
+    const call = reduce(run(messages('answered-call.txt')));
+    expect(call.legs.map((l) => [l.employee, l.status, l.answeredAt?.toISOString() ?? null])).toEqual([
+      ['PJSIP/101', 'completed', '2026-11-02T09:05:05.120Z'],
+      ['PJSIP/102', 'canceled', null],
+    ]);
+    expect(call.finishedBy).toBe('PJSIP/101');
+    const busy = reduce(run(messages('busy-call.txt')));
+    expect(busy.legs.every((l) => l.status === 'busy')).toBe(true);
+  });
+
+  it('maps BlindTransfer and AttendedTransfer (documented fields) to call.transferred', () => {
+    const t = new AmiCallTracker({ normalizeNumber: normalizeAsteriskNumber });
+    const ts = (s: number) => ({ Timestamp: `${1793610000 + s}.000000` });
+    const msgs: AmiMessage[] = [
+      {
+        Event: 'Newchannel',
+        Uniqueid: '7.1',
+        Linkedid: '7.1',
+        CallerIDNum: '79161112255',
+        Exten: DID,
+        ...ts(0),
+      },
+      {
+        Event: 'DialBegin',
+        Uniqueid: '7.1',
+        Linkedid: '7.1',
+        DestChannel: 'PJSIP/101-00000010',
+        DestUniqueid: '7.2',
+        DialString: '101',
+        ...ts(1),
+      },
+      {
+        Event: 'DialEnd',
+        Uniqueid: '7.1',
+        Linkedid: '7.1',
+        DestChannel: 'PJSIP/101-00000010',
+        DestUniqueid: '7.2',
+        DialStatus: 'ANSWER',
+        ...ts(5),
+      },
+      // 101 sends the caller to extension 102 (blind).
+      {
+        Event: 'BlindTransfer',
+        Result: 'Success',
+        TransfererChannel: 'PJSIP/101-00000010',
+        TransfererUniqueid: '7.2',
+        TransfererLinkedid: '7.1',
+        TransfereeChannel: 'PJSIP/trunk-0000000f',
+        TransfereeUniqueid: '7.1',
+        TransfereeLinkedid: '7.1',
+        IsExternal: 'No',
+        Context: 'employees',
+        Extension: '102',
+        ...ts(35),
+      },
+      { Event: 'Hangup', Uniqueid: '7.2', Linkedid: '7.1', Channel: 'PJSIP/101-00000010', ...ts(35) },
+      {
+        Event: 'DialBegin',
+        Uniqueid: '7.1',
+        Linkedid: '7.1',
+        DestChannel: 'PJSIP/102-00000011',
+        DestUniqueid: '7.3',
+        DialString: '102',
+        ...ts(36),
+      },
+      {
+        Event: 'DialEnd',
+        Uniqueid: '7.1',
+        Linkedid: '7.1',
+        DestChannel: 'PJSIP/102-00000011',
+        DestUniqueid: '7.3',
+        DialStatus: 'ANSWER',
+        ...ts(40),
+      },
+      // 102 consults 103 on its own channel (another call) and completes an attended transfer.
+      {
+        Event: 'AttendedTransfer',
+        Result: 'Success',
+        OrigTransfererChannel: 'PJSIP/102-00000011',
+        OrigTransfererUniqueid: '7.3',
+        OrigTransfererLinkedid: '7.1',
+        SecondTransfererChannel: 'PJSIP/102-00000012',
+        SecondTransfererUniqueid: '8.1',
+        SecondTransfererLinkedid: '8.1',
+        TransfereeChannel: 'PJSIP/trunk-0000000f',
+        TransfereeUniqueid: '7.1',
+        TransfereeLinkedid: '7.1',
+        TransferTargetChannel: 'PJSIP/103-00000013',
+        TransferTargetUniqueid: '8.2',
+        TransferTargetLinkedid: '8.1',
+        DestType: 'Bridge',
+        ...ts(70),
+      },
+      { Event: 'Hangup', Uniqueid: '7.3', Linkedid: '7.1', Channel: 'PJSIP/102-00000011', ...ts(70) },
+      { Event: 'Hangup', Uniqueid: '7.1', Linkedid: '7.1', Channel: 'PJSIP/trunk-0000000f', ...ts(130) },
+      // A failed transfer changes nothing.
+      { Event: 'BlindTransfer', Result: 'Fail', TransfereeLinkedid: '7.1', Extension: '104', ...ts(131) },
+    ];
+    const events = msgs.flatMap((m, i) => t.handle(m, { receivedAt, counter: String(i) }));
+    const transfers = events.filter((e) => e.type === 'call.transferred');
+    expect(transfers.map((e) => [e.providerCallId, (e.payload as { transfer: unknown }).transfer])).toEqual([
+      ['7.1', { from: 'PJSIP/101', to: '102', kind: 'blind' }],
+      ['7.1', { from: 'PJSIP/102', to: 'PJSIP/103', kind: 'attended' }],
+    ]);
+    const call = reduce(events);
+    expect(call).toMatchObject({ status: 'completed', employee: 'PJSIP/101', finishedBy: 'PJSIP/103' });
+    expect(call.legs.map((l) => [l.employee, l.talkSeconds])).toEqual([
+      ['PJSIP/101', 30],
+      ['PJSIP/102', 30],
+      ['PJSIP/103', 60],
+    ]);
   });
 
   it('gives the same keys when replayed (duplicates collapse in the event log) and in any order', () => {

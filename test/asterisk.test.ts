@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { startAsteriskConnections } from '../src/telephony/asterisk.js';
-import { type AmiMessage, AmiParser } from '../src/telephony/asterisk-ami.js';
+import { FakeAsterisk } from './fake-asterisk.js';
 import { postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
 
 /**
@@ -38,52 +38,6 @@ async function writeChunked(socket: net.Socket, data: string): Promise<void> {
     socket.write(bytes.subarray(i, i + size));
     i += size;
     if (n % 3 === 0) await sleep(1);
-  }
-}
-
-type Script = (socket: net.Socket) => Promise<void>;
-
-/** A fake Asterisk manager: one script per accepted connection, run after the login exchange. */
-class FakeAsterisk {
-  readonly logins: AmiMessage[] = [];
-  connections = 0;
-  private sockets = new Set<net.Socket>();
-  private server = net.createServer((socket) => this.accept(socket));
-
-  constructor(private scripts: Array<Script | 'refuse-login'>) {}
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  private accept(socket: net.Socket): void {
-    const script = this.scripts[this.connections++];
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => {});
-    socket.write('Asterisk Call Manager/5.0.3\r\n');
-    const parser = new AmiParser(false);
-    socket.on('data', (chunk: Buffer) => {
-      for (const m of parser.push(chunk)) {
-        if (m.Action !== 'Login') continue;
-        this.logins.push(m);
-        if (script === 'refuse-login' || script === undefined) {
-          socket.end(`Response: Error\r\nActionID: ${m.ActionID}\r\nMessage: Authentication failed\r\n\r\n`);
-          return;
-        }
-        socket.write(
-          `Response: Success\r\nActionID: ${m.ActionID}\r\nMessage: Authentication accepted\r\n\r\n` +
-            'Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 4031\r\nLastReload: 4031\r\nStatus: Fully Booted\r\n\r\n',
-        );
-        void script(socket);
-      }
-    });
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
 
@@ -205,7 +159,8 @@ describe('Asterisk AMI: a recorded event stream over TCP becomes calls', () => {
     expect(call.classes).not.toContain('missed');
     // Repeated events after the reconnect were stored once: started, answered, ended, two CDRs.
     const events = await env.db.query<{ type: string; idempotency_key: string }>(
-      `SELECT type, idempotency_key FROM call_events WHERE provider_call_id = '1793610300.101' ORDER BY occurred_at`,
+      `SELECT type, idempotency_key FROM call_events WHERE provider_call_id = '1793610300.101' AND type LIKE 'call.%'
+        ORDER BY occurred_at`,
     );
     expect(events.map((e) => e.type)).toEqual([
       'call.started',
@@ -220,6 +175,13 @@ describe('Asterisk AMI: a recorded event stream over TCP becomes calls', () => {
     expect(events.map((e) => e.idempotency_key)).toContain(
       'Cdr:1793610300.101:2026-11-02 09:05:00:PJSIP/101-00000002',
     );
+    // Both dialed endpoints are legs of the call: 101 answered and talked, 102 lost the race.
+    const detail = (await env.api('GET', `/api/v1/calls/${call.id}`)).json();
+    expect(detail.legs.map((l: Record<string, unknown>) => [l.legId, l.employee, l.status])).toEqual([
+      ['1793610300.102', 'PJSIP/101', 'completed'],
+      ['1793610300.103', 'PJSIP/102', 'canceled'],
+    ]);
+    expect(detail.finishedBy).toBe('PJSIP/101');
   }, 20_000);
 
   it('busy employee: a busy (missed) call; nobody answers: a missed call', async () => {

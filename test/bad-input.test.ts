@@ -107,6 +107,42 @@ describe('bad input', () => {
     expect(res.json().message).toMatch(message);
   });
 
+  it.each([
+    ['malformed JSON', '{"site": ', 400, 'malformed_json', /not valid JSON/],
+    [
+      'visit not a uuid',
+      '{"site": "abc", "visitor": "visitor-1", "visit": "1"}',
+      400,
+      'invalid_request',
+      /body\.visit/,
+    ],
+    [
+      'unknown site key',
+      '{"site": "no-such-site", "visitor": "visitor-1", "visit": "6c7f1d1e-7a44-4f3b-9a55-3d0a3c1b2a11"}',
+      404,
+      'unknown_site',
+      /no-such-site/,
+    ],
+  ])('/t/lease: %s', async (_name, body, status, code, message) => {
+    const res = await raw('/t/lease', body);
+    expect(res.statusCode).toBe(status);
+    expect(res.json().error).toBe(code);
+    expect(res.json().message).toMatch(message);
+  });
+
+  it('/t/lease: an unknown visit of a real site', async () => {
+    const res = await raw(
+      '/t/lease',
+      JSON.stringify({
+        site: s.site.siteKey,
+        visitor: 'visitor-1',
+        visit: '6c7f1d1e-7a44-4f3b-9a55-3d0a3c1b2a11',
+      }),
+    );
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error).toBe('unknown_visit');
+  });
+
   describe('generic telephony webhook', () => {
     const event = (over: Record<string, unknown> = {}) => ({
       id: 'e1',

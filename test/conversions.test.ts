@@ -49,7 +49,6 @@ interface Delivery {
 }
 
 const jsonOf = (req: StandInRequest) => JSON.parse(req.body.toString('utf8'));
-const path = (req: StandInRequest) => new URL(req.url, 'http://x').pathname;
 
 /** Conversions out: GA4 MP, Metrika offline calls and Google Ads click conversions, through the job queue. */
 describe('conversions out', () => {
@@ -62,13 +61,23 @@ describe('conversions out', () => {
   let visitNumber: string;
 
   const run = () => runDueJobs({ db: env.db, clock: env.clock, kinds });
+  /** A visit carrying every id the destinations match on. */
+  const trackedVisit = () =>
+    postVisit(env.app, {
+      site: s.site.siteKey,
+      url: CALL_URL,
+      gaClientId: GA_CLIENT,
+      ymUid: YM_UID,
+      // Two GA4 properties on the page; the configured one is G-TEST12345.
+      gaSessions: `OTHER9:1111,TEST12345:${GA_SESSION}`,
+    });
   const deliveries = async (query = '', siteId = s.site.id): Promise<Delivery[]> => {
     const res = await env.api('GET', `/api/v1/sites/${siteId}/conversions/deliveries${query}`);
     expect(res.statusCode, res.body).toBe(200);
     return res.json().items;
   };
   const googleOk = (req: StandInRequest) =>
-    path(req) === '/token'
+    req.path === '/token'
       ? { status: 200, body: { access_token: 'ya29.access', expires_in: 3599, token_type: 'Bearer' } }
       : { status: 200, body: { results: [{ gclid: jsonOf(req).conversions[0].gclid }], jobId: '9' } };
   const metrikaOk = () => ({
@@ -98,14 +107,7 @@ describe('conversions out', () => {
     const full = loadConfig({}, { logLevel: 'silent', ...config });
     kinds = jobKinds({ config: full, db: env.db, clock: env.clock, secrets: secretBox(SECRET_KEY) });
     s = await setupSite(env);
-    const visit = await postVisit(env.app, {
-      site: s.site.siteKey,
-      url: CALL_URL,
-      gaClientId: GA_CLIENT,
-      ymUid: YM_UID,
-      // Two GA4 properties on the page; the configured one is G-TEST12345.
-      gaSessions: `OTHER9:1111,TEST12345:${GA_SESSION}`,
-    });
+    const visit = await trackedVisit();
     expect(visit.statusCode, visit.body).toBe(200);
     visitNumber = visit.json().number.e164;
   });
@@ -203,7 +205,7 @@ describe('conversions out', () => {
     expect(ga4.requests).toHaveLength(1);
     const g = ga4.requests[0];
     expect(g.method).toBe('POST');
-    expect(path(g)).toBe('/mp/collect');
+    expect(g.path).toBe('/mp/collect');
     expect(Object.fromEntries(new URL(g.url, 'http://x').searchParams)).toEqual({
       measurement_id: 'G-TEST12345',
       api_secret: 'ga-secret',
@@ -231,7 +233,7 @@ describe('conversions out', () => {
     expect(google.requests).toHaveLength(2);
     const [token, upload] = google.requests;
     expect(token.method).toBe('POST');
-    expect(path(token)).toBe('/token');
+    expect(token.path).toBe('/token');
     expect(token.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(Object.fromEntries(new URLSearchParams(token.body.toString('utf8')))).toEqual({
       grant_type: 'refresh_token',
@@ -240,7 +242,7 @@ describe('conversions out', () => {
       refresh_token: '1//refresh-token',
     });
     expect(upload.method).toBe('POST');
-    expect(path(upload)).toBe('/v26/customers/1234567890:uploadClickConversions');
+    expect(upload.path).toBe('/v26/customers/1234567890:uploadClickConversions');
     expect(upload.headers).toMatchObject({
       authorization: 'Bearer ya29.access',
       'developer-token': 'dev-token',
@@ -342,7 +344,7 @@ describe('conversions out', () => {
       'DateTime,PhoneNumber,TalkDuration,HoldDuration,CallMissed,FirstTimeCaller,Tag,URL,Price,Currency,StaticCall';
     const clientIds = byType.get('CLIENT_ID') as StandInRequest;
     expect(clientIds.method).toBe('POST');
-    expect(path(clientIds)).toBe('/management/v1/counter/44147844/offline_conversions/upload_calls');
+    expect(clientIds.path).toBe('/management/v1/counter/44147844/offline_conversions/upload_calls');
     expect(clientIds.headers.authorization).toBe('OAuth y0_metrika-token');
     expect(clientIds.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
     const file = (await multipartForm(clientIds)).get('file') as File;
@@ -355,7 +357,7 @@ describe('conversions out', () => {
       '',
     ]);
     const yclids = byType.get('YCLID') as StandInRequest;
-    expect(path(yclids)).toBe('/management/v1/counter/44147844/offline_conversions/upload_calls');
+    expect(yclids.path).toBe('/management/v1/counter/44147844/offline_conversions/upload_calls');
     const yfile = (await multipartForm(yclids)).get('file') as File;
     expect((await yfile.text()).split('\n')).toEqual([
       `Yclid,${header}`,
@@ -375,7 +377,7 @@ describe('conversions out', () => {
     ga4.answer(() => (gaFailures-- > 0 ? { status: 503, body: 'unavailable' } : { status: 204 }));
     let adsFailures = 1;
     google.answer((req) =>
-      path(req) !== '/token' && adsFailures-- > 0
+      req.path !== '/token' && adsFailures-- > 0
         ? {
             status: 429,
             body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED' } },
@@ -422,7 +424,7 @@ describe('conversions out', () => {
       },
     }));
     google.answer((req) =>
-      path(req) === '/token'
+      req.path === '/token'
         ? googleOk(req)
         : {
             status: 200,
@@ -606,14 +608,7 @@ describe('conversions out', () => {
       google.answer(googleOk);
       env.clock.set('2026-11-03T12:00:00Z');
       expect((await env.api('PUT', `/api/v1/sites/${s.site.id}/conversions`, settings)).statusCode).toBe(200);
-      const v = await postVisit(env.app, {
-        site: s.site.siteKey,
-        url: CALL_URL,
-        gaClientId: GA_CLIENT,
-        ymUid: YM_UID,
-        // Two GA4 properties on the page; the configured one is G-TEST12345.
-        gaSessions: `OTHER9:1111,TEST12345:${GA_SESSION}`,
-      });
+      const v = await trackedVisit();
       number = v.json().number.e164;
       // A later page of the same visit in a new GA4 session: conversions join the latest one.
       const next = await postVisit(env.app, {
@@ -661,7 +656,7 @@ describe('conversions out', () => {
 
     it('a refused OAuth refresh fails the Google Ads conversion at once, without an upload', async () => {
       google.answer((req) =>
-        path(req) === '/token'
+        req.path === '/token'
           ? {
               status: 400,
               body: { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' },
@@ -671,7 +666,7 @@ describe('conversions out', () => {
       const before = google.requests.length;
       const call = await makeCall('+79161230013', number);
       await run();
-      expect(google.requests.slice(before).map(path)).toEqual(['/token']);
+      expect(google.requests.slice(before).map((r) => r.path)).toEqual(['/token']);
       const [ads] = await deliveries(`?callId=${call.id}&destination=google_ads`);
       expect(ads.job).toMatchObject({ status: 'failed', attempts: 1 });
       expect(ads.job.lastError).toContain('invalid_grant');

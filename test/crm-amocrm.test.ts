@@ -3,8 +3,16 @@ import { createAccount, createApiKey } from '../src/accounts/keys.js';
 import { crmJobKinds } from '../src/crm/jobs.js';
 import { runDueJobs } from '../src/jobs/queue.js';
 import { secretBox } from '../src/secrets/secret-box.js';
-import { type CrmRequest, startCrmStandIn } from './crm-standin.js';
-import { callEvents, postCallEvents, postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+import {
+  callAfterVisit,
+  callEvents,
+  postCallEvents,
+  postVisit,
+  setupSite,
+  type TestEnv,
+  testEnv,
+} from './helpers.js';
+import { type StandInRequest, startStandIn } from './stand-in-server.js';
 
 // A stand-in amoCRM (API v4) on 127.0.0.1 receives the pushes of calls; its webhooks come back as deals.
 // Request shapes: https://www.amocrm.ru/developers/content/crm_platform/contacts-api, …/leads-api,
@@ -24,7 +32,7 @@ interface AmoContact {
 describe('amoCRM: calls pushed as contact + lead + notes, deals back from its webhooks', () => {
   let env: TestEnv;
   let s: Awaited<ReturnType<typeof setupSite>>;
-  let amo: Awaited<ReturnType<typeof startCrmStandIn>>;
+  let amo: Awaited<ReturnType<typeof startStandIn>>;
   let conn: { id: string; hookUrl: string };
   let trackingNumber: string;
   const contacts: AmoContact[] = [
@@ -56,7 +64,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
     ],
   });
 
-  const respond = (req: CrmRequest) => {
+  const respond = (req: StandInRequest) => {
     if (req.headers.authorization !== `Bearer ${TOKEN}`)
       return { status: 401, body: { title: 'Unauthorized', type: 'https://httpstatus.es/401', status: 401 } };
     if (req.method === 'GET' && req.path === '/api/v4/contacts') {
@@ -68,7 +76,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
         : { status: 204 };
     }
     if (req.method === 'POST' && req.path === '/api/v4/contacts') {
-      const [c] = req.body as Array<{ custom_fields_values: Array<{ values: Array<{ value: string }> }> }>;
+      const [c] = req.json as Array<{ custom_fields_values: Array<{ values: Array<{ value: string }> }> }>;
       const id = ++contactSeq;
       contacts.push({ id, phone: c.custom_fields_values[0].values[0].value });
       return { status: 200, body: { _embedded: { contacts: [{ id, request_id: '0' }] } } };
@@ -83,7 +91,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
         status: 200,
         body: {
           _embedded: {
-            notes: (req.body as unknown[]).map(() => ({ id: ++noteSeq, entity_id: Number(notes[1]) })),
+            notes: (req.json as unknown[]).map(() => ({ id: ++noteSeq, entity_id: Number(notes[1]) })),
           },
         },
       };
@@ -107,20 +115,15 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
     at: string,
     opts: { recording?: string; talkSeconds?: number } = {},
   ) => {
-    env.clock.set(at);
-    const v = (await postVisit(env.app, { site: s.site.siteKey, url: LANDING })).json();
-    trackingNumber = v.number.e164;
-    const { events } = callEvents({
+    const call = await callAfterVisit(env, s, {
+      url: LANDING,
       from,
-      to: v.number.e164,
-      at: new Date(new Date(at).getTime() + 60_000),
+      at,
       talkSeconds: opts.talkSeconds ?? 95,
+      recordingUrl: opts.recording,
     });
-    if (opts.recording) events[events.length - 1].recordingUrl = opts.recording;
-    env.clock.set(new Date(new Date(at).getTime() + 300_000));
-    const res = await postCallEvents(env.app, s.integration, events);
-    expect(res.statusCode, res.body).toBe(200);
-    return res.json().calls[0] as string;
+    trackingNumber = call.trackingNumber;
+    return call.callId;
   };
   const deliveries = async () => {
     const res = await env.api('GET', `/api/v1/crm-connections/${conn.id}/deliveries?limit=500`);
@@ -166,7 +169,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
       publicUrl: 'https://rt.example',
     });
     s = await setupSite(env);
-    amo = await startCrmStandIn(respond);
+    amo = await startStandIn(respond);
   });
   afterAll(async () => {
     await amo.close();
@@ -253,7 +256,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
       if (r.method !== 'GET') expect(r.headers['content-type']).toBe('application/json');
     }
     expect(reqs[0].query.get('query')).toBe('9161234567');
-    expect(reqs[1].body).toEqual([
+    expect(reqs[1].json).toEqual([
       {
         name: '+79161234567',
         responsible_user_id: 42,
@@ -262,7 +265,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
         ],
       },
     ]);
-    expect(reqs[2].body).toEqual([
+    expect(reqs[2].json).toEqual([
       {
         name: 'Call from +79161234567',
         pipeline_id: 555,
@@ -278,7 +281,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
         },
       },
     ]);
-    expect(reqs[3].body).toEqual([
+    expect(reqs[3].json).toEqual([
       {
         note_type: 'common',
         params: {
@@ -332,7 +335,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
     ]);
     expect(reqs[0].query.get('query')).toBe('9167654321');
     // «8 (916) 765-43-21» is the caller; «+7 916 765-43-29», first in the fuzzy result, is not.
-    expect((reqs[1].body as Array<{ _embedded: unknown }>)[0]._embedded).toMatchObject({
+    expect((reqs[1].json as Array<{ _embedded: unknown }>)[0]._embedded).toMatchObject({
       contacts: [{ id: 502 }],
     });
 
@@ -344,11 +347,11 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
       'POST /api/v4/leads',
       'POST /api/v4/leads/9103/notes',
     ]);
-    expect((reqs[1].body as Array<{ _embedded: unknown }>)[0]._embedded).toMatchObject({
+    expect((reqs[1].json as Array<{ _embedded: unknown }>)[0]._embedded).toMatchObject({
       contacts: [{ id: 9001 }],
     });
     // No recording: the call note has no link.
-    expect((reqs[2].body as Array<{ params: Record<string, unknown> }>)[1].params).toEqual({
+    expect((reqs[2].json as Array<{ params: Record<string, unknown> }>)[1].params).toEqual({
       uniq: ids.c3,
       duration: 95,
       source: 'Ringtrace',
@@ -586,7 +589,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
       'POST /api/v4/leads',
       'POST /api/v4/leads/9107/notes',
     ]);
-    expect(reqs[1].body).toEqual([
+    expect(reqs[1].json).toEqual([
       {
         name: 'Ирина',
         responsible_user_id: 42,
@@ -596,7 +599,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
         ],
       },
     ]);
-    expect(reqs[2].body).toEqual([
+    expect(reqs[2].json).toEqual([
       {
         name: 'Website form from Ирина',
         pipeline_id: 555,
@@ -610,7 +613,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
       },
     ]);
     // A lead has no call: only the source note.
-    expect((reqs[3].body as Array<{ note_type: string }>).map((n) => n.note_type)).toEqual(['common']);
+    expect((reqs[3].json as Array<{ note_type: string }>).map((n) => n.note_type)).toEqual(['common']);
 
     await hook(statusHook('9107', 142, '4000.50', 1762700000));
     await run();
@@ -638,7 +641,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
       'POST /api/v4/leads',
       'POST /api/v4/leads/9108/notes',
     ]);
-    expect((reqs[3].body as Array<{ note_type: string }>).map((n) => n.note_type)).toEqual(['common']);
+    expect((reqs[3].json as Array<{ note_type: string }>).map((n) => n.note_type)).toEqual(['common']);
 
     env.clock.advance(60_000);
     expect((await postCallEvents(env.app, s.integration, events.slice(1))).statusCode).toBe(200);
@@ -648,7 +651,7 @@ describe('amoCRM: calls pushed as contact + lead + notes, deals back from its we
       'PATCH /api/v4/leads/9108',
       'POST /api/v4/leads/9108/notes',
     ]);
-    expect(reqs[1].body).toEqual([
+    expect(reqs[1].json).toEqual([
       expect.objectContaining({
         note_type: 'call_in',
         params: expect.objectContaining({ duration: 30, call_status: 4 }),

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crmJobKinds } from '../src/crm/jobs.js';
 import { runDueJobs } from '../src/jobs/queue.js';
 import { secretBox } from '../src/secrets/secret-box.js';
-import { type CrmRequest, startCrmStandIn } from './crm-standin.js';
-import { callEvents, postCallEvents, postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+import { callAfterVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+import { type StandInRequest, startStandIn } from './stand-in-server.js';
 
 // A stand-in Bitrix24 portal on 127.0.0.1 answers REST calls of an inbound webhook
 // (/rest/<user>/<code>/<method>.json) the way https://apidocs.bitrix24.com documents them: {result, time}
@@ -18,7 +18,7 @@ const REC = 'https://rec.example/b24-1.mp3';
 describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from outbound webhooks', () => {
   let env: TestEnv;
   let s: Awaited<ReturnType<typeof setupSite>>;
-  let b24: Awaited<ReturnType<typeof startCrmStandIn>>;
+  let b24: Awaited<ReturnType<typeof startStandIn>>;
   let conn: { id: string; hookUrl: string };
   let trackingNumber: string;
   const contacts = [{ id: 77, phone: '8 (916) 765-43-21' }];
@@ -35,11 +35,11 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
   const digits = (v: string) => v.replace(/\D/g, '');
   const ok = (result: unknown) => ({ status: 200, body: { result, time: { start: 1, finish: 1 } } });
 
-  const respond = (req: CrmRequest) => {
+  const respond = (req: StandInRequest) => {
     const m = /^\/rest\/1\/([^/]+)\/([a-z.]+)\.json$/.exec(req.path);
     if (!m || m[1] !== CODE)
       return { status: 401, body: { error: 'NO_AUTH_FOUND', error_description: 'Wrong authorization data' } };
-    const body = req.body as Record<string, unknown>;
+    const body = req.json as Record<string, unknown>;
     switch (m[2]) {
       case 'crm.duplicate.findbycomm': {
         const values = (body.values as string[]).map(digits);
@@ -77,20 +77,15 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
   };
 
   const callFrom = async (from: string, at: string, recording?: string) => {
-    env.clock.set(at);
-    const v = (await postVisit(env.app, { site: s.site.siteKey, url: LANDING })).json();
-    trackingNumber = v.number.e164;
-    const { events } = callEvents({
+    const call = await callAfterVisit(env, s, {
+      url: LANDING,
       from,
-      to: v.number.e164,
-      at: new Date(new Date(at).getTime() + 60_000),
+      at,
       talkSeconds: 42,
+      recordingUrl: recording,
     });
-    if (recording) events[events.length - 1].recordingUrl = recording;
-    env.clock.set(new Date(new Date(at).getTime() + 300_000));
-    const res = await postCallEvents(env.app, s.integration, events);
-    expect(res.statusCode, res.body).toBe(200);
-    return res.json().calls[0] as string;
+    trackingNumber = call.trackingNumber;
+    return call.callId;
   };
   const methods = () =>
     b24.take().map((r) =>
@@ -128,7 +123,7 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
       publicUrl: 'https://rt.example',
     });
     s = await setupSite(env);
-    b24 = await startCrmStandIn(respond);
+    b24 = await startStandIn(respond);
   });
   afterAll(async () => {
     await b24.close();
@@ -185,12 +180,12 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
       ),
     );
     for (const r of reqs) expect(r.headers['content-type']).toBe('application/json');
-    expect(reqs[0].body).toEqual({
+    expect(reqs[0].json).toEqual({
       entity_type: 'CONTACT',
       type: 'PHONE',
       values: ['+79161234567', '79161234567', '89161234567', '9161234567'],
     });
-    expect(reqs[1].body).toEqual({
+    expect(reqs[1].json).toEqual({
       fields: {
         NAME: '+79161234567',
         SOURCE_ID: 'CALL',
@@ -199,7 +194,7 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
       },
       params: { REGISTER_SONET_EVENT: 'Y' },
     });
-    expect(reqs[2].body).toEqual({
+    expect(reqs[2].json).toEqual({
       fields: {
         TITLE: 'Call from +79161234567',
         CONTACT_ID: 101,
@@ -213,7 +208,7 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
       },
       params: { REGISTER_SONET_EVENT: 'Y' },
     });
-    expect(reqs[3].body).toEqual({
+    expect(reqs[3].json).toEqual({
       fields: {
         ENTITY_ID: 201,
         ENTITY_TYPE: 'deal',
@@ -244,7 +239,7 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
       'crm.deal.add.json',
       'crm.timeline.comment.add.json',
     ]);
-    expect((reqs[1].body as { fields: Record<string, unknown> }).fields.CONTACT_ID).toBe(77);
+    expect((reqs[1].json as { fields: Record<string, unknown> }).fields.CONTACT_ID).toBe(77);
   });
 
   it('retries on QUERY_LIMIT_EXCEEDED and 5xx, fails for good on NO_AUTH_FOUND without logging the secret', async () => {
@@ -315,7 +310,7 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
     expect((await run()).map((r) => r.status)).toEqual(['succeeded']);
     const [get] = b24.take();
     expect(get.path).toBe(`/rest/1/${CODE}/crm.deal.get.json`);
-    expect(get.body).toEqual({ id: '201' });
+    expect(get.json).toEqual({ id: '201' });
     expect(await dealsOf(`callId=${ids.c1}`)).toEqual([
       expect.objectContaining({
         amountMinor: 1500000,
@@ -359,7 +354,7 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
     });
     await dealHook('500', 1762679400);
     expect((await run()).map((r) => r.status)).toEqual(['succeeded']);
-    expect(b24.take().map((r) => [r.path.split('/').pop(), r.body])).toEqual([
+    expect(b24.take().map((r) => [r.path.split('/').pop(), r.json])).toEqual([
       ['crm.deal.get.json', { id: '500' }],
       ['crm.contact.get.json', { id: '77' }],
     ]);
@@ -374,14 +369,14 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
     await run();
     const reqs = b24.take();
     expect(
-      reqs.map((r) => [r.path.split('/').pop(), (r.body as { entity_type?: string }).entity_type]),
+      reqs.map((r) => [r.path.split('/').pop(), (r.json as { entity_type?: string }).entity_type]),
     ).toEqual([
       ['crm.duplicate.findbycomm.json', 'CONTACT'],
       ['crm.duplicate.findbycomm.json', 'LEAD'],
       ['crm.lead.add.json', undefined],
       ['crm.timeline.comment.add.json', undefined],
     ]);
-    expect(reqs[2].body).toEqual({
+    expect(reqs[2].json).toEqual({
       fields: expect.objectContaining({
         TITLE: 'Call from +79035550055',
         NAME: '+79035550055',
@@ -392,7 +387,7 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
       }),
       params: { REGISTER_SONET_EVENT: 'Y' },
     });
-    expect((reqs[3].body as { fields: Record<string, unknown> }).fields).toMatchObject({
+    expect((reqs[3].json as { fields: Record<string, unknown> }).fields).toMatchObject({
       ENTITY_ID: 301,
       ENTITY_TYPE: 'lead',
     });
@@ -416,7 +411,7 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
     ids.c6 = await callFrom('+79035550055', '2026-11-09T14:00:00Z');
     await run();
     let reqs = b24.take();
-    expect(reqs.map((r) => [r.path.split('/').pop(), r.body])).toEqual([
+    expect(reqs.map((r) => [r.path.split('/').pop(), r.json])).toEqual([
       ['crm.duplicate.findbycomm.json', expect.objectContaining({ entity_type: 'CONTACT' })],
       ['crm.duplicate.findbycomm.json', expect.objectContaining({ entity_type: 'LEAD' })],
       ['crm.lead.get.json', { id: '301' }],
@@ -437,7 +432,7 @@ describe('Bitrix24: calls pushed as contact + deal (or lead), deals back from ou
       'crm.lead.add.json',
       'crm.timeline.comment.add.json',
     ]);
-    expect((reqs[4].body as { fields: Record<string, unknown> }).fields).toMatchObject({ ENTITY_ID: 302 });
+    expect((reqs[4].json as { fields: Record<string, unknown> }).fields).toMatchObject({ ENTITY_ID: 302 });
   });
 
   it('shows the deals in the revenue of reports', async () => {

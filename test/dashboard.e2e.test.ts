@@ -120,7 +120,7 @@ describe('the dashboard in Chromium', () => {
         recordingUrl: RECORDING,
       },
     );
-    await visitAndCall(
+    const xssProviderCallId = await visitAndCall(
       now - 40 * 60_000,
       {
         url: `https://shop.ru/?utm_source=yandex&utm_medium=cpc&utm_campaign=${encodeURIComponent(XSS)}`,
@@ -129,6 +129,24 @@ describe('the dashboard in Chromium', () => {
       },
       { from: '+79160000003', talkSeconds: 45 },
     );
+    // Its legs: a ring group where Анна answered (a PBX-sent name with markup lost the race), then a
+    // blind transfer to Борис.
+    const ring = now - 40 * 60_000 + 120_000;
+    const leg = (id: string, type: string, sec: number, extra: Record<string, unknown>) => ({
+      id: `${xssProviderCallId}:${id}`,
+      type,
+      callId: xssProviderCallId,
+      occurredAt: new Date(ring + sec * 1000).toISOString(),
+      ...extra,
+    });
+    const legs = await postCallEvents(env.app, s.integration, [
+      leg('a', 'leg.started', 1, { legId: 'a', employee: '<i>Ольга</i>' }),
+      leg('b', 'leg.started', 1, { legId: 'b', employee: 'Анна' }),
+      leg('b-ans', 'leg.answered', 5, { legId: 'b' }),
+      leg('a-end', 'leg.ended', 5, { legId: 'a', status: 'canceled' }),
+      leg('xfer', 'call.transferred', 30, { from: 'Анна', to: 'Борис', kind: 'blind' }),
+    ]);
+    expect(legs.statusCode).toBe(200);
     await visitAndCall(
       now - 30 * 60_000,
       { url: 'https://shop.ru/?utm_source=yandex&utm_medium=cpc&utm_campaign=sofa_sale' },
@@ -385,6 +403,13 @@ describe('the dashboard in Chromium', () => {
     expect(await card.locator('.step[data-kind="call"]').count()).toBe(1);
     expect(await card.locator('[data-field="method"]').innerText()).toBe('Динамический номер');
     expect(await card.locator('.candidates li.chosen').count()).toBe(1);
+    const legs = card.locator('[data-section="legs"]');
+    expect(await legs.locator('.call-legs li').count()).toBe(3);
+    const legsText = await legs.innerText();
+    expect(legsText).toContain('<i>Ольга</i>');
+    expect(legsText).toContain('Ответил другой');
+    expect(legsText).toContain('Перевод (без консультации): Анна → Борис');
+    expect(await card.locator('[data-field="finishedBy"]').innerText()).toBe('Завершил разговор: Борис');
     const source = await card.locator('[data-section="source"]').innerText();
     expect(source).toContain(XSS);
     expect(source).toContain(`https://evil.example/${XSS}`);

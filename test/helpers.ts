@@ -93,6 +93,16 @@ export function postPing(app: FastifyInstance, body: Record<string, unknown>) {
   });
 }
 
+/** The widget's lease request (site `leaseOn: visible`), as the browser sends it. */
+export function postLease(app: FastifyInstance, body: Record<string, unknown>) {
+  return app.inject({
+    method: 'POST',
+    url: '/t/lease',
+    headers: { 'content-type': 'text/plain;charset=UTF-8' },
+    payload: JSON.stringify(body),
+  });
+}
+
 /** Sends generic-webhook events signed with the integration's secret. */
 export function postCallEvents(
   app: FastifyInstance,
@@ -167,6 +177,32 @@ export function callEvents(opts: {
     group: opts.group ?? 'Продажи',
   });
   return { callId, events };
+}
+
+/**
+ * A visit to `url` at `at`, then a whole answered call from `from` to the number it was shown, starting a
+ * minute later and posted through the site's generic integration five minutes after `at`.
+ */
+export async function callAfterVisit(
+  env: TestEnv,
+  s: Awaited<ReturnType<typeof setupSite>>,
+  opts: { url: string; from: string; at: string; talkSeconds?: number; recordingUrl?: string },
+): Promise<{ callId: string; trackingNumber: string }> {
+  const start = Date.parse(opts.at);
+  env.clock.set(opts.at);
+  const visit = (await postVisit(env.app, { site: s.site.siteKey, url: opts.url })).json();
+  const trackingNumber: string = visit.number.e164;
+  const { events } = callEvents({
+    from: opts.from,
+    to: trackingNumber,
+    at: new Date(start + 60_000),
+    talkSeconds: opts.talkSeconds,
+  });
+  if (opts.recordingUrl) events[events.length - 1].recordingUrl = opts.recordingUrl;
+  env.clock.set(new Date(start + 300_000));
+  const res = await postCallEvents(env.app, s.integration, events);
+  if (res.statusCode !== 200) throw new Error(`call events answered ${res.statusCode}: ${res.body}`);
+  return { callId: res.json().calls[0], trackingNumber };
 }
 
 /** Signs like Twilio: HMAC-SHA1 (auth token) of the full URL + sorted name/value pairs, base64. */

@@ -34,4 +34,25 @@ describe('concurrent number claims', () => {
     const exhaustions = await env.db.query<{ n: number }>('SELECT count(*)::int AS n FROM pool_exhaustions');
     expect(exhaustions[0].n).toBe(20);
   });
+
+  it('pages of one visit loading at once in several tabs, after its lease ran out, lease one number', async () => {
+    const url = 'https://a.example/?utm_source=yandex&utm_medium=cpc';
+    env.clock.advance(20 * 60_000); // every lease of the test above has ended
+    // Without stickiness the renewal takes another number, so a tab that read the visit early would show a stale one.
+    await env.api('PATCH', `/api/v1/sites/${s.site.id}`, { visitorStickiness: false });
+    const v = (await postVisit(env.app, { site: s.site.siteKey, url, visitor: 'tabs-visitor' })).json();
+    env.clock.advance(20 * 60_000); // a hidden tab sent no heartbeat: the lease ran out, the visit goes on
+    const pages = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        postVisit(env.app, { site: s.site.siteKey, url, visitor: v.visitor, visit: v.visit }),
+      ),
+    );
+    expect(new Set(pages.map((p) => p.json().visit))).toEqual(new Set([v.visit]));
+    const leases = await env.db.query<{ e164: string }>(
+      `SELECT n.e164 FROM leases l JOIN numbers n ON n.id = l.number_id WHERE l.visit_id = $1 ORDER BY l.started_at`,
+      [v.visit],
+    );
+    expect(leases).toHaveLength(2); // the first page's and one renewal
+    expect(pages.map((p) => p.json().number.e164)).toEqual(Array(5).fill(leases[1].e164));
+  });
 });

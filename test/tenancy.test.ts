@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, createApiKey } from '../src/accounts/keys.js';
-import { callEvents, postCallEvents, postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+import {
+  callEvents,
+  postCallEvents,
+  postLease,
+  postVisit,
+  setupSite,
+  type TestEnv,
+  testEnv,
+} from './helpers.js';
 
 /** Every /api/v1 resource of one account is invisible and untouchable with another account's key. */
 describe('tenant isolation', () => {
@@ -9,7 +17,7 @@ describe('tenant isolation', () => {
   let otherKey: string;
   let ids: Record<string, string>;
 
-  const asOther = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) =>
+  const asOther = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown) =>
     env.app.inject({
       method,
       url,
@@ -152,5 +160,57 @@ describe('tenant isolation', () => {
     expect(call.siteId).toBeNull();
     expect(call.visitId).toBeNull();
     expect(call.method).toBe('none');
+  });
+
+  it("another account's site key cannot lease for this account's visit (POST /t/lease)", async () => {
+    await env.api('PATCH', `/api/v1/sites/${ids.site}`, { leaseOn: 'visible' });
+    const v = (
+      await postVisit(env.app, { site: s.site.siteKey, url: 'https://a.example/?utm_medium=cpc' })
+    ).json();
+    expect(v.deferred).toBe(true);
+    const otherSite = (await asOther('POST', '/api/v1/sites', { name: 'Other' })).json();
+    const res = await postLease(env.app, { site: otherSite.siteKey, visitor: v.visitor, visit: v.visit });
+    expect(res.statusCode).toBe(404);
+    const leases = await env.db.query('SELECT 1 FROM leases WHERE visit_id = $1', [v.visit]);
+    expect(leases).toHaveLength(0);
+    await env.api('PATCH', `/api/v1/sites/${ids.site}`, { leaseOn: 'load' });
+  });
+
+  it("callback settings: another account's site is 404, its integrations and groups are unknown", async () => {
+    const group = (await env.api('POST', '/api/v1/employee-groups', { name: 'Продажи' })).json();
+    const twilio = (
+      await env.api('POST', '/api/v1/integrations/twilio', {
+        name: 'Twilio',
+        authToken: 'f3c9a1d2e4b5c6a7b8c9d0e1f2a3b4c5',
+        accountSid: `AC${'0'.repeat(32)}`,
+      })
+    ).json();
+    const settings = { enabled: true, integrationId: twilio.id, groupId: group.id, callerId: '+74951110000' };
+    const url = `/api/v1/sites/${ids.site}/callback`;
+    expect((await env.api('PUT', url, settings)).statusCode).toBe(200);
+    expect((await asOther('GET', url)).statusCode).toBe(404);
+    expect((await asOther('PUT', url, { ...settings, enabled: false })).statusCode).toBe(404);
+    expect((await env.api('GET', url)).json().enabled).toBe(true);
+    const visit = (
+      await postVisit(env.app, { site: s.site.siteKey, url: 'https://a.example/' }, '203.0.113.9')
+    ).json();
+    const lead = await env.app.inject({
+      method: 'POST',
+      url: '/t/lead',
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({ visit: visit.visit, type: 'callback', phone: '+79161234567' }),
+    });
+    expect(lead.json().callback).toBe('scheduled');
+    expect((await env.api('GET', `/api/v1/leads/${lead.json().id}/callback`)).statusCode).toBe(200);
+    expect((await asOther('GET', `/api/v1/leads/${lead.json().id}/callback`)).statusCode).toBe(404);
+    const ownSite = (
+      await asOther('POST', '/api/v1/sites', { name: 'Own', defaultNumber: '+74951112233' })
+    ).json();
+    const borrowed = await asOther('PUT', `/api/v1/sites/${ownSite.id}/callback`, {
+      ...settings,
+      callerId: '+74951112233',
+    });
+    expect(borrowed.statusCode).toBe(400);
+    expect(borrowed.json().message).toBe(`body.integrationId: integration ${twilio.id} not found`);
   });
 });

@@ -116,14 +116,14 @@ describe('Twilio adapter', () => {
     env.clock.advance(5_000);
     const menu = await post(action(voice.body), { ...base, CallStatus: 'in-progress', Digits: '2' });
     expect(menu.statusCode).toBe(200);
-    expect(menu.body).toContain('<Number>+79035550007</Number>');
+    expect(menu.body).toMatch(/<Number [^>]*>\+79035550007<\/Number>/);
     expect(menu.body).toContain('timeout="15"');
 
     // Ольга does not answer: Иван is next.
     env.clock.advance(15_000);
     const noAnswer = { ...base, CallStatus: 'in-progress', DialCallStatus: 'no-answer', DialCallSid: 'CA2' };
     const next = await post(action(menu.body), noAnswer);
-    expect(next.body).toContain('<Number>+79035550009</Number>');
+    expect(next.body).toMatch(/<Number [^>]*>\+79035550009<\/Number>/);
     // Twilio retrying the same callback gets the same answer.
     expect((await post(action(menu.body), noAnswer)).body).toBe(next.body);
 
@@ -209,7 +209,7 @@ describe('Twilio adapter', () => {
     const again = await post(action(voice.body), base);
     expect(again.body).toContain('<Gather');
     const sales = await post(action(again.body), base);
-    expect(sales.body).toContain('<Sip>sip:101@pbx.example.com</Sip>');
+    expect(sales.body).toMatch(/<Sip [^>]*>sip:101@pbx\.example\.com<\/Sip>/);
     expect(sales.body).toContain('record="record-from-answer-dual"');
     env.clock.advance(30_000);
     const vm = await post(action(sales.body), { ...base, DialCallStatus: 'no-answer' });
@@ -239,6 +239,72 @@ describe('Twilio adapter', () => {
     await post(hook('status'), { ...base, CallStatus: 'busy', SequenceNumber: '0' });
     const call = (await env.api('GET', '/api/v1/calls?caller=%2B79168880000')).json().items[0];
     expect(call.status).toBe('busy');
+  });
+
+  it('maps <Dial> child-leg status callbacks to legs: who rang, who answered, who lost the race', async () => {
+    const sid = 'CA66666666666666666666666666666666';
+    const base = callParams(sid, '+79164440000', s.pool[0]);
+    const voice = await post(hook('voice'), base);
+    const sales = await post(action(voice.body), { ...base, CallStatus: 'in-progress', Digits: '1' });
+    // Each endpoint of the simultaneous group reports to /status with its employee in the signed URL.
+    const callbacks = [...sales.body.matchAll(/statusCallback="([^"]+)"/g)].map((m) =>
+      m[1].replaceAll('&amp;', '&'),
+    );
+    expect(callbacks).toEqual([
+      `${hook('status')}?employee=%D0%90%D0%BD%D0%BD%D0%B0`,
+      `${hook('status')}?employee=%D0%91%D0%BE%D1%80%D0%B8%D1%81`,
+    ]);
+    expect(sales.body).toContain('statusCallbackEvent="initiated ringing answered completed"');
+    const t0 = env.clock.now().getTime();
+    // The documented child-leg parameters (https://www.twilio.com/docs/voice/twiml/number#statuscallbackevent).
+    const child = (leg: string, to: string, status: string, seq: number, sec: number, extra = {}) => ({
+      AccountSid: base.AccountSid,
+      ApiVersion: '2010-04-01',
+      CallSid: leg,
+      ParentCallSid: sid,
+      Direction: 'outbound-dial',
+      From: '+79164440000',
+      To: to,
+      CallStatus: status,
+      CallbackSource: 'call-progress-events',
+      SequenceNumber: String(seq),
+      Timestamp: new Date(t0 + sec * 1000).toUTCString(),
+      ...extra,
+    });
+    const [anna, boris] = callbacks;
+    const deliveries: Array<[string, Record<string, string>]> = [
+      [anna, child('CA_anna', '+79161112233', 'initiated', 0, 0)],
+      [boris, child('CA_boris', 'sip:101@pbx.example.com', 'initiated', 0, 0)],
+      [anna, child('CA_anna', '+79161112233', 'ringing', 1, 1)],
+      [boris, child('CA_boris', 'sip:101@pbx.example.com', 'ringing', 1, 1)],
+      [boris, child('CA_boris', 'sip:101@pbx.example.com', 'in-progress', 2, 9)],
+      [anna, child('CA_anna', '+79161112233', 'canceled', 2, 9)],
+      [boris, child('CA_boris', 'sip:101@pbx.example.com', 'completed', 3, 49, { CallDuration: '40' })],
+    ];
+    // Out of order and twice: the same legs.
+    for (const [url, params] of [...deliveries].reverse().concat(deliveries)) {
+      expect((await post(url, params)).statusCode).toBe(204);
+    }
+    const legEvents = await env.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM call_events WHERE provider_call_id = $1 AND type LIKE 'leg.%'`,
+      [sid],
+    );
+    expect(legEvents[0].n).toBe(deliveries.length);
+
+    const list = (await env.api('GET', '/api/v1/calls?limit=500')).json();
+    const row = list.items.find((c: { caller: string }) => c.caller === '+79164440000');
+    const call = (await env.api('GET', `/api/v1/calls/${row.id}`)).json();
+    expect(call).toMatchObject({
+      status: 'answered',
+      employee: 'Борис',
+      answeredAt: new Date(t0 + 9_000).toISOString(),
+    });
+    expect(
+      call.legs.map((l: Record<string, unknown>) => [l.legId, l.employee, l.target, l.status, l.talkSeconds]),
+    ).toEqual([
+      ['CA_anna', 'Анна', '+79161112233', 'canceled', 0],
+      ['CA_boris', 'Борис', 'sip:101@pbx.example.com', 'completed', 40],
+    ]);
   });
 
   it('answers with a spoken notice and a hang-up when the site has no default flow', async () => {

@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import { startStandIn } from './stand-in-server.js';
 
 export interface Received {
   headers: IncomingHttpHeaders;
@@ -12,29 +12,25 @@ export interface Received {
 export async function startReceiver(failures = 0) {
   const received: Received[] = [];
   let left = failures;
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk) => {
-      body += chunk;
+  const standIn = await startStandIn((req) => {
+    const status = left > 0 ? 500 : 200;
+    if (left > 0) left--;
+    received.push({
+      headers: req.headers,
+      body: req.body.toString('utf8'),
+      json: req.json as Received['json'],
+      status,
     });
-    req.on('end', () => {
-      const status = left > 0 ? 500 : 200;
-      if (left > 0) left--;
-      received.push({ headers: req.headers, body, json: JSON.parse(body), status });
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'boom');
-    });
+    return { status, headers: { 'content-type': 'text/plain' }, body: status === 200 ? 'ok' : 'boom' };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: `${standIn.url}/hook`,
     received,
     /** Successful requests only. */
     delivered: () => received.filter((r) => r.status === 200),
     failNext: (n: number) => {
       left = n;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: standIn.close,
   };
 }

@@ -5,7 +5,7 @@ import { createAccount, createApiKey } from '../src/accounts/keys.js';
 import { exampleFlow } from '../src/flows/example.js';
 import { flowSchema } from '../src/flows/model.js';
 import { step } from '../src/flows/step.js';
-import { wallClockToUtc, zadarmaDestination, zadarmaReply } from '../src/telephony/zadarma.js';
+import { callStartToUtc, zadarmaDestination, zadarmaReply } from '../src/telephony/zadarma.js';
 import { postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
 
 const SECRET = 'zadarma-api-secret-0123456789';
@@ -350,13 +350,13 @@ describe('Zadarma routing reply', () => {
   });
 
   it('reads call_start in the cabinet time zone', () => {
-    expect(wallClockToUtc('2026-11-02 10:02:00', 'Europe/Moscow').toISOString()).toBe(
+    expect(callStartToUtc('2026-11-02 10:02:00', 'Europe/Moscow').toISOString()).toBe(
       '2026-11-02T07:02:00.000Z',
     );
-    expect(wallClockToUtc('2026-07-01 12:00:00', 'Europe/Berlin').toISOString()).toBe(
+    expect(callStartToUtc('2026-07-01 12:00:00', 'Europe/Berlin').toISOString()).toBe(
       '2026-07-01T10:00:00.000Z',
     );
-    expect(wallClockToUtc('2026-01-01 12:00:00', 'Europe/Berlin').toISOString()).toBe(
+    expect(callStartToUtc('2026-01-01 12:00:00', 'Europe/Berlin').toISOString()).toBe(
       '2026-01-01T11:00:00.000Z',
     );
   });

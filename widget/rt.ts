@@ -7,7 +7,10 @@
  * It reports the visit (POST {BASE}/t/visit), shows the number the server leased to this visit
  * in place of the site's own numbers (text in any common format, tel: links, [data-rt-phone]),
  * keeps the lease alive with heartbeats while the page is visible (POST {BASE}/t/ping) and says
- * goodbye on pagehide. Requests are plain-text JSON so no CORS preflight is needed.
+ * goodbye on pagehide. A site that leases lazily (leaseOn: visible) answers the visit with `deferred`:
+ * the page keeps its own numbers until one of them enters the viewport or is clicked, copied or
+ * touched, and only then asks for the visit's number (POST {BASE}/t/lease).
+ * Requests are plain-text JSON so no CORS preflight is needed.
  * Leads (POST {BASE}/t/lead): ringtrace('lead', {...}), and form submissions that carry a phone or
  * an email (password, hidden, file and card-like fields are never read; `data-rt-nolead` opts out).
  *
@@ -32,6 +35,7 @@ interface VisitResponse {
   number: PhoneNumber | null;
   replace: Replaceable[];
   heartbeatSeconds: number;
+  deferred?: boolean;
 }
 /** sessionStorage `_rt_num`: the last answer of this visit, so the next page swaps at once. */
 interface NumberCache {
@@ -224,6 +228,17 @@ function start(): void {
     if (s !== t.data && !t.parentElement!.closest(SKIP)) t.data = s;
   };
 
+  /** Calls f for each text node under el; f may change a node's text but not replace nodes. */
+  const eachText = (el: Element, f: (t: Text) => void) => {
+    const walker = D.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) f(t as Text);
+  };
+  /** Calls f for el and each element under it that matches sel. */
+  const eachEl = (el: Element, sel: string, f: (e: Element) => void) => {
+    if (el.matches(sel)) f(el);
+    el.querySelectorAll(sel).forEach(f);
+  };
+
   /** Swaps numbers in a node and its subtree. Writes only on change, so it is idempotent. */
   const swap = (node: Node) => {
     const body = D.body;
@@ -232,18 +247,13 @@ function start(): void {
     else if (node.nodeType === 1) {
       const el = node as Element;
       // Text first: fixPhoneEl may replace text nodes, which would cut a running walk short.
-      const walker = D.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-      for (let t = walker.nextNode(); t; t = walker.nextNode()) swapTextNode(t as Text);
-      const fix = (sel: string, f: (e: Element) => void) => {
-        if (el.matches(sel)) f(el);
-        el.querySelectorAll(sel).forEach(f);
-      };
-      fix(TEL, (a) => {
+      eachText(el, swapTextNode);
+      eachEl(el, TEL, (a) => {
         const href = a.getAttribute('href')!;
         // A tel: link always dials the E.164 form, whatever format the page used.
         if (!a.closest(SKIP) && swapText(href) !== href) a.setAttribute('href', 'tel:' + num!.e164);
       });
-      fix(PHONE_EL, fixPhoneEl);
+      eachEl(el, PHONE_EL, fixPhoneEl);
     } else return;
     // Content added inside a [data-rt-phone] element (a framework filling it in later).
     const owner = (node.nodeType === 1 ? (node as Element) : node.parentElement)!.closest(PHONE_EL);
@@ -262,13 +272,14 @@ function start(): void {
   };
   const observer = new MutationObserver(
     safe((records: MutationRecord[]) => {
-      if (num)
-        quietly(() => {
-          for (const r of records) {
-            if (r.type === 'characterData') swap(r.target);
-            else r.addedNodes.forEach(swap);
-          }
-        });
+      const each = (f: (n: Node) => void) => {
+        for (const r of records) {
+          if (r.type === 'characterData') f(r.target);
+          else r.addedNodes.forEach(f);
+        }
+      };
+      if (num) quietly(() => each(swap));
+      else if (io) each(find); // numbers the page shows later are watched too
     }),
   );
 
@@ -283,6 +294,47 @@ function start(): void {
     if (D.body) quietly(() => swap(D.body));
   };
 
+  /** Shows the visit's number (none: the page keeps its own) and remembers it for the visit's next page. */
+  const show = (n: PhoneNumber | null, r: Replaceable[]) => {
+    if (n) setNumber(n, r);
+    store('sessionStorage', NUM_KEY, n ? ({ v: visit!, n, r } satisfies NumberCache) : null);
+  };
+
+  // Lazy leasing: the page's own numbers are watched; the first one seen or touched asks for the lease.
+  let io: IntersectionObserver | 0 = 0;
+  let rep: Replaceable[] = [];
+  const watched: Element[] = [];
+  const lease = () => {
+    if (!io) return;
+    io.disconnect();
+    io = 0;
+    post('/t/lease', JSON.stringify({ site, visitor, visit }))
+      .then((r) => r.json())
+      .then((res: { number: PhoneNumber | null }) => show(res.number, rep))
+      .catch(noop);
+  };
+  /** Whether a text or href shows one of the site's numbers, in any of its digit variants. */
+  const shows = (s: string | null) => {
+    const d = (s || '').replace(/\D/g, '');
+    return known.some((v) => v.some((x) => d.indexOf(x) >= 0));
+  };
+  const watch = (el: Element | null) => {
+    if (io && el && !el.closest(SKIP)) {
+      watched.push(el);
+      io.observe(el);
+    }
+  };
+  /** Watches the elements of a subtree that show one of the site's numbers. */
+  const find = (node: Node) => {
+    if (node.nodeType === 3) shows((node as Text).data) && watch(node.parentElement);
+    else if (node.nodeType === 1) {
+      const el = node as Element;
+      eachText(el, (t) => shows(t.data) && watch(t.parentElement));
+      eachEl(el, TEL, (a) => shows(a.getAttribute('href')) && watch(a));
+      eachEl(el, PHONE_EL, watch);
+    }
+  };
+
   const onVisit = (res: VisitResponse) => {
     visitor = res.visitor;
     visit = res.visit;
@@ -292,14 +344,19 @@ function start(): void {
       ';max-age=31536000;path=/;SameSite=Lax' +
       (location.protocol === 'https:' ? ';Secure' : '');
     touch();
-    if (res.number) {
-      setNumber(res.number, res.replace || []);
-      store('sessionStorage', NUM_KEY, {
-        v: visit,
-        n: res.number,
-        r: res.replace || [],
-      } satisfies NumberCache);
-    } else store('sessionStorage', NUM_KEY, null); // no number: change nothing
+    if (!res.deferred) show(res.number, res.replace || []);
+    else if (!io) {
+      rep = res.replace || [];
+      io = new IntersectionObserver(
+        safe((es: IntersectionObserverEntry[]) => es.some((e) => e.isIntersecting) && lease()),
+      );
+      if (num)
+        lease(); // a number cached by an earlier page is on show already
+      else {
+        known = rep.map((r) => r.digits);
+        if (D.body) find(D.body);
+      }
+    }
     if (!timer)
       timer = W.setInterval(
         safe(() => D.visibilityState === 'visible' && ping()),
@@ -379,6 +436,13 @@ function start(): void {
   W.addEventListener('popstate', safe(onNavigate));
   // Capture phase: runs even when the page's own handler stops the event.
   D.addEventListener('submit', safe(onSubmit), true);
+  // A watched number that is clicked, copied or touched before it was seen is leased at once too.
+  for (const type of ['click', 'copy', 'touchstart', 'contextmenu'])
+    D.addEventListener(
+      type,
+      safe((e: Event) => watched.some((w) => w.contains(e.target as Node)) && lease()),
+      { capture: true, passive: true },
+    );
   D.addEventListener('visibilitychange', safe(resume));
   W.addEventListener(
     'pagehide',

@@ -157,6 +157,34 @@ function CardBody({ c }: { c: CallDetail }) {
         )}
       </section>
 
+      <section className="card-section" data-section="legs">
+        <h3>{t('card.legs')}</h3>
+        {c.legs.length === 0 ? (
+          <p className="muted">{t('card.noLegs')}</p>
+        ) : (
+          <ul className="call-legs">
+            {c.legs.map((l) => (
+              <li key={l.legId} data-leg={l.legId}>
+                <span className="time">{fmtTime(lang, l.startedAt, site.timeZone)}</span>
+                <span>{l.employee ?? l.target ?? t(`legKind.${l.kind}`)}</span>
+                {l.kind !== 'employee' && <span className="muted">{t(`legKind.${l.kind}`)}</span>}
+                <span className={`badge leg-${l.status}`}>{t(`legStatus.${l.status}`)}</span>
+                {l.answeredAt && <span className="muted">{fmtDuration(lang, l.talkSeconds)}</span>}
+              </li>
+            ))}
+          </ul>
+        )}
+        {c.transfers.map((tr) => (
+          <p key={`${tr.at}-${tr.to}`} className="muted" data-transfer={tr.kind}>
+            {fmtTime(lang, tr.at, site.timeZone)}{' '}
+            {t(`card.transfer.${tr.kind}`, { from: tr.from ?? '—', to: tr.to })}
+          </p>
+        ))}
+        {c.finishedBy && c.finishedBy !== c.employee && (
+          <p data-field="finishedBy">{t('card.finishedBy', { employee: c.finishedBy })}</p>
+        )}
+      </section>
+
       <section className="card-section" data-section="previous">
         <h3>{t('card.previous')}</h3>
         {c.previousCalls.length === 0 ? (

@@ -1,9 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { addDays } from '../../src/reports/period.js';
 import { api, type CallList, type CallRow, CHANNELS, CLASSES, qs, type Report } from './api';
 import { ExportMenu } from './Export';
-import { addDays, fmtDateTime, fmtDuration, fmtPercent, startOfDayUtc } from './format';
+import { fmtDateTime, fmtDuration, fmtPercent, startOfDayUtc } from './format';
 import { navigate } from './router';
 import { useDashboard } from './state';
 

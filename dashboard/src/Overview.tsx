@@ -1,19 +1,11 @@
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { TALK_BUCKETS } from '../../src/reports/dimensions';
+import { addDays } from '../../src/reports/period.js';
 import { api, type CallList, type Metric, type Metrics, qs, type Report, type Timeseries } from './api';
 import { Chart } from './Chart';
 import { ExportMenu } from './Export';
-import {
-  addDays,
-  fmtDateTime,
-  fmtDuration,
-  fmtMoney,
-  fmtNumber,
-  fmtPercent,
-  safeHref,
-  startOfDayUtc,
-} from './format';
+import { fmtDateTime, fmtDuration, fmtMoney, fmtNumber, fmtPercent, safeHref, startOfDayUtc } from './format';
 import { navigate } from './router';
 import { previousRange, useDashboard } from './state';
 

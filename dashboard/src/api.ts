@@ -164,6 +164,22 @@ export interface CallDetail extends CallRow {
   candidates: { visitId: string; score: number; reasons: string[] }[] | null;
   pages: { url: string; title: string | null; at: string }[];
   previousCalls: { id: string; startedAt: string; status: string; talkSeconds: number | null }[];
+  legs: CallLeg[];
+  transfers: { from: string | null; to: string; kind: 'blind' | 'attended'; at: string }[];
+  finishedBy: string | null;
+}
+
+/** One attempt to reach an endpoint within a call (an employee's phone, an IVR, voicemail). */
+export interface CallLeg {
+  legId: string;
+  kind: 'employee' | 'ivr' | 'voicemail';
+  employee: string | null;
+  target: string | null;
+  status: 'ringing' | 'answered' | 'completed' | 'no-answer' | 'busy' | 'failed' | 'canceled';
+  startedAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  talkSeconds: number | null;
 }
 
 export interface CallList {

@@ -1,4 +1,5 @@
 // Locale-aware formatting: every number, date and duration the dashboard shows goes through Intl.
+import { wallClockToUtc } from '../../src/time/zone.js';
 
 export const intlLocale = (lang: string) => (lang === 'en' ? 'en-GB' : 'ru-RU');
 
@@ -99,49 +100,9 @@ export function parseDate(text: string): string | null {
 
 // --- calendar dates in the site's time zone -------------------------------------------------------
 
-/** Today's date (YYYY-MM-DD) in a time zone. */
-export function todayIn(timeZone: string, now = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(now);
-}
-
-export function addDays(date: string, days: number): string {
-  const [y, m, d] = date.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
-}
-
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
-}
-
-/** Offset of a time zone from UTC at an instant, in ms. */
-function zoneOffset(instant: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(instant));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  return (
-    Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - instant
-  );
-}
-
 /** The UTC instant of local midnight starting `date` in `timeZone`, as an ISO string. */
 export function startOfDayUtc(date: string, timeZone: string): string {
-  const guess = Date.parse(`${date}T00:00:00Z`);
-  let t = guess - zoneOffset(guess, timeZone);
-  t = guess - zoneOffset(t, timeZone);
-  return new Date(t).toISOString();
+  return wallClockToUtc(Date.parse(`${date}T00:00:00Z`), timeZone).toISOString();
 }
 
 /** Only http(s) URLs become links; anything else a visitor sent stays plain text. */

@@ -1,6 +1,7 @@
 import { createContext, useContext } from 'react';
+import { addDays, periodDays } from '../../src/reports/period.js';
+import { localToday } from '../../src/time/zone.js';
 import type { Site } from './api';
-import { addDays, daysBetween, todayIn } from './format';
 
 export type Preset = 'today' | 'd7' | 'd30' | 'month' | 'custom';
 export const PRESETS: Exclude<Preset, 'custom'>[] = ['today', 'd7', 'd30', 'month'];
@@ -12,7 +13,7 @@ export interface Range {
 }
 
 export function presetRange(preset: Exclude<Preset, 'custom'>, timeZone: string): Range {
-  const today = todayIn(timeZone);
+  const today = localToday(new Date(), timeZone);
   switch (preset) {
     case 'today':
       return { preset, from: today, to: today };
@@ -27,7 +28,7 @@ export function presetRange(preset: Exclude<Preset, 'custom'>, timeZone: string)
 
 /** The period of equal length just before, as the reports API computes it. */
 export function previousRange(r: { from: string; to: string }): { from: string; to: string } {
-  const days = daysBetween(r.from, r.to);
+  const days = periodDays(r);
   return { from: addDays(r.from, -days), to: addDays(r.from, -1) };
 }
 

@@ -1,6 +1,7 @@
 import { ACTIVE_WINDOW_MS } from '../tracking/number-choice.js';
 
-export type AttributionMethod = 'dynamic' | 'static' | 'default' | 'history' | 'late' | 'none';
+/** `callback`: a callback the visitor asked for on the site (src/callbacks), attributed to that visit. */
+export type AttributionMethod = 'dynamic' | 'static' | 'default' | 'history' | 'late' | 'callback' | 'none';
 
 export interface LeaseCandidate {
   visitId: string;

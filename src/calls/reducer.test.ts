@@ -49,6 +49,9 @@ describe('reduceCall: a complete answered call', () => {
       group: 'Продажи',
       recordingUrl: 'https://rec.example/1.mp3',
       closedBy: null,
+      legs: [],
+      transfers: [],
+      finishedBy: 'Ольга',
     });
   });
 

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
+import { pageQuery } from '../http/validate.js';
 import { CALL_SORTS, callFilterFields, callsWhere, countCalls } from './filters.js';
 import { CALL_SELECT, callDetail, callView } from './view.js';
 
@@ -13,8 +14,7 @@ const listQuery = z
     to: z.iso.datetime({ offset: true }).optional(),
     ...callFilterFields,
     sort: z.enum(Object.keys(CALL_SORTS) as [keyof typeof CALL_SORTS]).default('-startedAt'),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    ...pageQuery,
   })
   .strict();
 

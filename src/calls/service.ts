@@ -6,11 +6,11 @@ import { phoneRegion } from '../phone/phone.js';
 import { announceCall } from '../realtime/call-stream.js';
 import { findSite, type Site } from '../sites/store.js';
 import { trackCallChanges } from '../webhooks/events.js';
-import { attributeCall, type LeaseCandidate } from './attribution.js';
+import { type Attribution, attributeCall, type LeaseCandidate } from './attribution.js';
 import { type ClassSettings, classifyCallerCalls } from './classify.js';
 import { type CallEvent, reduceCall } from './reducer.js';
 
-interface StoredEvent {
+export interface StoredEvent {
   type: CallEvent['type'];
   occurred_at: Date;
   payload: Record<string, unknown>;
@@ -45,11 +45,21 @@ export async function processCall(
           )
         )[0]
       : undefined;
-    const site = number?.site_id ? await findSite(q, accountId, number.site_id) : null;
-    const attribution =
-      site && number ? await attribute(q, site, number, state.caller, state.startedAt) : null;
+    // A callback's call belongs to the visit that asked for it, whatever number it showed.
+    const [callback] = await q.query<{ lead_id: string; site_id: string; visit_id: string }>(
+      `SELECT lead_id, site_id, visit_id FROM callbacks
+        WHERE account_id = $1 AND integration_id = $2 AND provider_call_id = $3`,
+      [accountId, integrationId, providerCallId],
+    );
+    const siteId = callback?.site_id ?? number?.site_id;
+    const site = siteId ? await findSite(q, accountId, siteId) : null;
+    const attribution: Attribution | null = callback
+      ? { method: 'callback', confidence: 1, visitId: callback.visit_id, candidates: [] }
+      : site && number
+        ? await attribute(q, site, number, state.caller, state.startedAt)
+        : null;
     const staticRule =
-      number?.kind === 'static'
+      number?.kind === 'static' && !callback
         ? (
             await q.query<{ id: string }>(
               'SELECT id FROM static_rules WHERE account_id = $1 AND number_id = $2 ORDER BY priority DESC LIMIT 1',
@@ -68,8 +78,10 @@ export async function processCall(
     const rows = await q.query<{ id: string }>(
       `INSERT INTO calls (account_id, id, integration_id, provider_call_id, site_id, number_id, caller, tracking_number,
          status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, employee, group_name, recording_url,
-         visit_id, method, confidence, candidates, static_rule_id, call_page_url, updated_at, closed_by)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
+         visit_id, method, confidence, candidates, static_rule_id, call_page_url, updated_at, closed_by, origin, lead_id,
+         legs, transfers, finished_by)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,
+         $30)
        ON CONFLICT (account_id, integration_id, provider_call_id) DO UPDATE SET
          site_id = EXCLUDED.site_id, number_id = EXCLUDED.number_id, caller = EXCLUDED.caller,
          tracking_number = EXCLUDED.tracking_number, status = EXCLUDED.status, started_at = EXCLUDED.started_at,
@@ -77,7 +89,9 @@ export async function processCall(
          talk_seconds = EXCLUDED.talk_seconds, employee = EXCLUDED.employee, group_name = EXCLUDED.group_name,
          recording_url = EXCLUDED.recording_url, visit_id = EXCLUDED.visit_id, method = EXCLUDED.method,
          confidence = EXCLUDED.confidence, candidates = EXCLUDED.candidates, static_rule_id = EXCLUDED.static_rule_id,
-         call_page_url = EXCLUDED.call_page_url, updated_at = EXCLUDED.updated_at, closed_by = EXCLUDED.closed_by
+         call_page_url = EXCLUDED.call_page_url, updated_at = EXCLUDED.updated_at, closed_by = EXCLUDED.closed_by,
+         origin = EXCLUDED.origin, lead_id = EXCLUDED.lead_id, legs = EXCLUDED.legs, transfers = EXCLUDED.transfers,
+         finished_by = EXCLUDED.finished_by
        RETURNING id`,
       [
         accountId,
@@ -105,6 +119,11 @@ export async function processCall(
         callPage?.url ?? null,
         ctx.clock.now(),
         state.closedBy,
+        callback ? 'callback' : 'inbound',
+        callback?.lead_id ?? null,
+        JSON.stringify(state.legs),
+        JSON.stringify(state.transfers),
+        state.finishedBy,
       ],
     );
     if (site) await changes.captureCaller(site.id, state.caller, rows[0].id);
@@ -119,7 +138,8 @@ export async function processCall(
   });
 }
 
-function toCallEvent(e: StoredEvent, seq: number): CallEvent {
+/** A stored event's payload as the reducer reads it (adapters store normalized field names). */
+export function toCallEvent(e: StoredEvent, seq: number): CallEvent {
   const p = e.payload as Record<string, string | number | null | undefined>;
   const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
   return {
@@ -138,6 +158,10 @@ function toCallEvent(e: StoredEvent, seq: number): CallEvent {
     waitSeconds: typeof p.waitSeconds === 'number' ? p.waitSeconds : null,
     recordingUrl: (p.recordingUrl as string) ?? null,
     synthetic: e.payload.synthetic === true,
+    legId: (p.legId as string) ?? null,
+    legKind: (p.legKind as CallEvent['legKind']) ?? null,
+    target: (p.target as string) ?? null,
+    transfer: (e.payload.transfer as CallEvent['transfer']) ?? null,
   };
 }
 

@@ -7,7 +7,7 @@ export const CALL_SELECT = `
   SELECT c.id, c.site_id, c.caller, c.tracking_number, c.status, c.started_at, c.answered_at, c.ended_at,
          c.wait_seconds, c.talk_seconds, c.employee, c.group_name, c.recording_url, c.visit_id, c.method,
          c.confidence, c.call_page_url, c.is_unique, c.is_targeted, c.is_unique_targeted, c.is_first_targeted,
-         c.is_repeat, c.is_missed, c.closed_by,
+         c.is_repeat, c.is_missed, c.closed_by, c.origin, c.lead_id,
          ${CALL_CHANNEL_SQL} AS channel,
          coalesce(v.source, sr.source) AS source, coalesce(v.medium, sr.medium) AS medium,
          coalesce(v.campaign, sr.campaign) AS campaign, v.content, v.keyword, v.landing_url, v.referrer,
@@ -32,7 +32,8 @@ export function callView(row: Record<string, unknown>): Record<string, unknown> 
 }
 
 /**
- * One call with everything the call card shows: the visit's source data, the attribution candidates, the
+ * One call with everything the call card shows: the visit's source data, the attribution candidates, the legs
+ * and transfers (who was rung, who answered, who finished), the
  * pages of the visit (the journey) and the caller's previous calls to the site. Null when not found.
  */
 export async function callDetail(
@@ -43,10 +44,15 @@ export async function callDetail(
   const rows = await q.query(`${CALL_SELECT} WHERE c.account_id = $1 AND c.id = $2`, [accountId, callId]);
   if (!rows[0]) return null;
   const call = callView(rows[0]);
-  const [detail] = await q.query<{ candidates: unknown }>(
-    'SELECT candidates FROM calls WHERE account_id = $1 AND id = $2',
-    [accountId, callId],
-  );
+  const [detail] = await q.query<{
+    candidates: unknown;
+    legs: unknown;
+    transfers: unknown;
+    finished_by: string | null;
+  }>('SELECT candidates, legs, transfers, finished_by FROM calls WHERE account_id = $1 AND id = $2', [
+    accountId,
+    callId,
+  ]);
   const pages = call.visitId
     ? await q.query(
         'SELECT url, title, at FROM page_views WHERE account_id = $1 AND visit_id = $2 ORDER BY at',
@@ -63,6 +69,9 @@ export async function callDetail(
   return {
     ...call,
     candidates: detail.candidates,
+    legs: detail.legs,
+    transfers: detail.transfers,
+    finishedBy: detail.finished_by,
     pages: pages.map((p) => camelize(p)),
     previousCalls: previous.map((p) => camelize(p)),
   };

@@ -3,7 +3,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
-import { type JobStatus, jobViews, retryJobNow } from '../jobs/queue.js';
+import { pageQuery } from '../http/validate.js';
+import { jobStatusFilter, retryDelivery } from '../jobs/delivery-routes.js';
+import { jobViews } from '../jobs/queue.js';
 import { findSite } from '../sites/store.js';
 import { settingsBody } from './schema.js';
 import { conversionJobKinds } from './send.js';
@@ -16,9 +18,8 @@ const deliveriesQuery = z
     callId: z.uuid().optional(),
     leadId: z.uuid().optional(),
     destination: z.enum(DESTINATIONS).optional(),
-    status: z.enum(['pending', 'succeeded', 'failed']).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    status: jobStatusFilter,
+    ...pageQuery,
   })
   .strict();
 
@@ -79,7 +80,7 @@ export function conversionRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (f.callId) add('cv.call_id', f.callId);
       if (f.leadId) add('cv.lead_id', f.leadId);
       if (f.destination) add('cv.destination', f.destination);
-      if (f.status) add('j.status', f.status as JobStatus);
+      if (f.status) add('j.status', f.status);
       const from = `FROM conversions cv JOIN jobs j ON j.account_id = cv.account_id AND j.id = cv.job_id
         WHERE ${where.join(' AND ')}`;
       const [total] = await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n ${from}`, params);
@@ -122,21 +123,7 @@ export function conversionRoutes(app: FastifyInstance, ctx: AppContext): void {
       );
       if (owned.length === 0)
         throw new HttpError(404, 'not_found', `Delivery ${req.params.jobId} not found on this site`);
-      const result = await retryJobNow(
-        { db: ctx.db, clock: ctx.clock, kinds },
-        req.accountId,
-        req.params.jobId,
-      );
-      if (result === 'not_found' || result === 'unknown_kind')
-        throw new HttpError(404, 'not_found', `Delivery ${req.params.jobId} not found on this site`);
-      if (result === 'busy')
-        throw new HttpError(
-          409,
-          'busy',
-          `Delivery ${req.params.jobId} is being sent right now; try again shortly`,
-        );
-      const [job] = await jobViews(ctx.db, req.accountId, [req.params.jobId]);
-      return job;
+      return retryDelivery({ db: ctx.db, clock: ctx.clock, kinds }, req.accountId, req.params.jobId);
     },
   );
 }

@@ -1,4 +1,5 @@
 // Pure decisions of conversions out: which calls and leads count, where they can go, with what value.
+import { localTime, zoneOffsetMs } from '../time/zone.js';
 import type { ConversionRules, Destination } from './settings.js';
 
 const TERMINAL = new Set(['completed', 'missed', 'busy', 'failed', 'canceled']);
@@ -109,33 +110,10 @@ export function metrikaBatchDue(due: Date): Date {
  * (https://developers.google.com/google-ads/api/docs/conversions/upload-clicks).
  */
 export function googleAdsDateTime(at: Date, timeZone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  const local = Date.UTC(
-    +parts.year,
-    +parts.month - 1,
-    +parts.day,
-    +parts.hour,
-    +parts.minute,
-    +parts.second,
-  );
-  const offsetMin = Math.round((local - Math.floor(at.getTime() / 1000) * 1000) / 60_000);
+  const local = localTime(at, timeZone);
+  const offsetMin = Math.round(zoneOffsetMs(at, timeZone) / 60_000);
   const sign = offsetMin < 0 ? '-' : '+';
   const abs = Math.abs(offsetMin);
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}${sign}${pad(
-    Math.floor(abs / 60),
-  )}:${pad(abs % 60)}`;
+  return `${local.date} ${local.hhmmss}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }

@@ -1,5 +1,6 @@
 import { GOOGLE_ADS_API_VERSION } from '../costs/google-ads.js';
 import type { Queryable } from '../db/db.js';
+import { refreshAccessToken, type TokenAnswer } from '../google/oauth.js';
 import type { AppContext } from '../http/context.js';
 import { JobFailure, type JobKinds, type QueuedJob } from '../jobs/queue.js';
 import { CONVERSION_JOB, type MetrikaBatchPayload } from './enqueue.js';
@@ -219,14 +220,19 @@ interface Answer {
 }
 
 /** One HTTP request to a third party; a network error or timeout is a retryable failure. */
+/** A request that got no answer (refused, reset, timed out): retried. */
+function noAnswer(label: string, err: unknown, shownUrl: string): JobFailure {
+  return new JobFailure(`${label}: ${err instanceof Error ? err.message : String(err)}`, {
+    detail: { url: shownUrl },
+  });
+}
+
 async function call(label: string, url: string, init: RequestInit, shownUrl = url): Promise<Answer> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (err) {
-    throw new JobFailure(`${label}: ${err instanceof Error ? err.message : String(err)}`, {
-      detail: { url: shownUrl },
-    });
+    throw noAnswer(label, err, shownUrl);
   }
   const text = await res.text();
   let json: unknown = null;
@@ -295,21 +301,16 @@ async function sendGoogleAds(ctx: Ctx, job: QueuedJob<{ conversionId: string }>)
   const c = await oneConversion(ctx, job, 'gclid');
   const settings = await settingsFor(ctx, job.accountId, c.siteId, 'googleAds');
   const ads = settings.destinations.googleAds as NonNullable<OpenDestinations['googleAds']>;
-  // OAuth 2.0 refresh-token grant (https://developers.google.com/identity/protocols/oauth2/web-server#offline).
   const tokenUrl = ctx.config.googleOauthUrl;
-  const token = await call('Google OAuth', tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: ads.clientId,
-      client_secret: ads.clientSecret,
-      refresh_token: ads.refreshToken,
-    }).toString(),
-  });
+  let token: TokenAnswer;
+  try {
+    token = await refreshAccessToken(tokenUrl, ads, TIMEOUT_MS);
+  } catch (err) {
+    throw noAnswer('Google OAuth', err, tokenUrl);
+  }
   failOn('Google OAuth', token, { url: tokenUrl });
-  const accessToken = (token.json as { access_token?: unknown } | null)?.access_token;
-  if (typeof accessToken !== 'string')
+  const accessToken = token.accessToken;
+  if (!accessToken)
     throw new JobFailure('Google OAuth: no access_token in the token response', {
       detail: { url: tokenUrl },
     });

@@ -16,17 +16,24 @@ export interface DateRange {
   to: string;
 }
 
+export const REQUEST_TIMEOUT_MS = 120_000;
+
+/** The error of a request to a provider that got no answer (network failure or timeout). */
+export function requestFailed(provider: string, err: unknown): AdSyncError {
+  const cause = (err as { cause?: { code?: string } }).cause?.code;
+  return new AdSyncError(`${provider}: request failed (${cause ?? (err as Error).message})`);
+}
+
 /** One HTTP request to a provider; a network failure or timeout becomes an AdSyncError naming the provider. */
 export async function request(
   provider: string,
   url: string,
   init: RequestInit,
-  timeoutMs = 120_000,
+  timeoutMs = REQUEST_TIMEOUT_MS,
 ): Promise<Response> {
   try {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    throw new AdSyncError(`${provider}: request failed (${cause ?? (err as Error).message})`);
+    throw requestFailed(provider, err);
   }
 }

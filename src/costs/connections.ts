@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { localToday } from '../exports/routes.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
 import { isCalendarDate, periodDays } from '../reports/period.js';
 import { findSite } from '../sites/store.js';
+import { localToday } from '../time/zone.js';
 import {
   type ConnectionRecord,
   type Credentials,

@@ -7,7 +7,15 @@
 // quota errors carry QuotaErrorDetails.retry_delay:
 // https://developers.google.com/google-ads/api/reference/rpc/v26/QuotaErrorDetails.
 
-import { AdSyncError, type ClientDeps, type DateRange, request } from './ad-platform.js';
+import { refreshAccessToken, type TokenAnswer } from '../google/oauth.js';
+import {
+  AdSyncError,
+  type ClientDeps,
+  type DateRange,
+  REQUEST_TIMEOUT_MS,
+  request,
+  requestFailed,
+} from './ad-platform.js';
 import type { Table } from './parse.js';
 
 /** The latest API version at the time of writing; Google sunsets each version about a year after release. */
@@ -48,22 +56,18 @@ export const costQueries = (range: DateRange) => [
     "AND campaign.advertising_channel_type = 'PERFORMANCE_MAX'",
 ];
 
-/** Exchanges the stored refresh token for an access token (RFC 6749 §6). */
+/** An access token for the account's stored refresh token. */
 async function accessToken(oauthUrl: string, account: GoogleAdsAccount): Promise<string> {
-  const res = await request('Google OAuth', oauthUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: account.clientId,
-      client_secret: account.clientSecret,
-      refresh_token: account.refreshToken,
-    }).toString(),
-  });
-  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (res.status === 200 && typeof body.access_token === 'string') return body.access_token;
+  let answer: TokenAnswer;
+  try {
+    answer = await refreshAccessToken(oauthUrl, account, REQUEST_TIMEOUT_MS);
+  } catch (err) {
+    throw requestFailed('Google OAuth', err);
+  }
+  if (answer.status === 200 && answer.accessToken) return answer.accessToken;
+  const body = (answer.json ?? {}) as Record<string, unknown>;
   const reason = [body.error, body.error_description].filter(Boolean).join(': ') || 'no access_token';
-  throw new AdSyncError(`Google OAuth token refresh answered ${res.status}: ${reason}`);
+  throw new AdSyncError(`Google OAuth token refresh answered ${answer.status}: ${reason}`);
 }
 
 interface GoogleError {

@@ -4,7 +4,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
-import { jobViews, retryJobNow } from '../jobs/queue.js';
+import { pageQuery } from '../http/validate.js';
+import { jobStatusFilter, retryDelivery } from '../jobs/delivery-routes.js';
+import { jobViews } from '../jobs/queue.js';
 import {
   type AmoSettings,
   type BitrixSettings,
@@ -292,9 +294,8 @@ export function crmConnectionRoutes(app: FastifyInstance, ctx: AppContext): void
         params: idParams,
         querystring: z
           .object({
-            status: z.enum(['pending', 'succeeded', 'failed']).optional(),
-            limit: z.coerce.number().int().min(1).max(500).default(50),
-            offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+            status: jobStatusFilter,
+            ...pageQuery,
           })
           .strict(),
       },
@@ -336,21 +337,11 @@ export function crmConnectionRoutes(app: FastifyInstance, ctx: AppContext): void
         [req.accountId, req.params.jobId, req.params.id],
       );
       if (!job) throw new HttpError(404, 'not_found', `Delivery ${req.params.jobId} not found`);
-      const result = await retryJobNow(
+      return retryDelivery(
         { db: ctx.db, clock: ctx.clock, kinds: crmJobKinds(ctx) },
         req.accountId,
         req.params.jobId,
       );
-      if (result === 'busy')
-        throw new HttpError(
-          409,
-          'delivery_in_progress',
-          `Delivery ${req.params.jobId} is being attempted right now`,
-        );
-      if (result === 'not_found' || result === 'unknown_kind')
-        throw new HttpError(404, 'not_found', `Delivery ${req.params.jobId} not found`);
-      const [view] = await jobViews(ctx.db, req.accountId, [req.params.jobId]);
-      return view;
     },
   );
 }

@@ -72,6 +72,8 @@ export const CALL_COLUMNS: Column<CallExportRow>[] = [
   { id: 'employee', ru: 'Сотрудник', en: 'Employee', value: (r) => text(r.employee) },
   { id: 'group_name', ru: 'Группа', en: 'Group', value: (r) => text(r.group_name) },
   { id: 'method', ru: 'Атрибуция', en: 'Attribution', value: (r) => text(r.method) },
+  { id: 'origin', ru: 'Происхождение', en: 'Origin', value: (r) => text(r.origin) },
+  { id: 'lead_id', ru: 'Заявка', en: 'Lead', value: (r) => text(r.lead_id) },
   { id: 'confidence', ru: 'Уверенность', en: 'Confidence', value: (r) => num(r.confidence) },
   ...Object.entries(CLASS_LABELS).map(
     ([col, label]): Column<CallExportRow> => ({ id: col.slice(3), ...label, value: (r) => flag(r[col]) }),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { localToday } from '../time/zone.js';
 import { cellText, csvField, csvLine, protectFormula } from './csv.js';
-import { localToday, resolveRange } from './routes.js';
+import { resolveRange } from './routes.js';
 import { contentDisposition } from './write.js';
 
 describe('csv', () => {

@@ -1,10 +1,11 @@
 // A whole report (every row, no paging) computed exactly as GET /api/v1/reports/{dimension} computes it.
 // A report has one row per dimension key, so it is small enough to build in memory.
 
-import type { Queryable } from '../db/db.js';
+import type { Db } from '../db/db.js';
 import { type Dimension, dimensionSql, FILTERS } from '../reports/dimensions.js';
 import { type RawCounts, rawFromRow } from '../reports/metrics.js';
-import { buildReportQuery, type ReportFilters, type ReportScope } from '../reports/query.js';
+import { buildReportQuery, type ReportFilters, type ReportScope, runReportQuery } from '../reports/query.js';
+import { withRollup } from '../reports/rollup.js';
 import { buildTable, type SortField, type Table } from '../reports/table.js';
 
 export interface ReportExportQuery {
@@ -23,13 +24,18 @@ export function reportFilters(q: Record<string, unknown>): ReportFilters {
 }
 
 export async function wholeReport(
-  db: Queryable,
+  db: Db,
   scope: ReportScope,
   dimension: Dimension,
   q: ReportExportQuery,
 ): Promise<Table> {
-  const built = buildReportQuery(scope, dimension, { from: q.from, to: q.to }, reportFilters(q));
-  const rows = await db.query<Record<string, unknown>>(built.sql, built.params);
+  const built = buildReportQuery(
+    await withRollup(db, scope),
+    dimension,
+    { from: q.from, to: q.to },
+    reportFilters(q),
+  );
+  const rows = await runReportQuery(db, built);
   const sort = q.sort ?? (dimensionSql[dimension].time ? 'key' : 'calls');
   // Flags past hasVisits (hasCost, as reports/ grows cost columns) pass through as the reports route passes them.
   const hasCost = Boolean((built as { hasCost?: boolean }).hasCost);

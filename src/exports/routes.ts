@@ -13,6 +13,7 @@ import { METRICS } from '../reports/metrics.js';
 import { addDays, isCalendarDate } from '../reports/period.js';
 import { reportQuery } from '../reports/schemas.js';
 import { findSite } from '../sites/store.js';
+import { localToday } from '../time/zone.js';
 import { type CallFilters, callBatches } from './calls.js';
 import { CALL_COLUMNS, type Lang, type ReportExportRow, reportColumns, TOTAL_LABEL } from './columns.js';
 import { wholeReport } from './reports.js';
@@ -74,16 +75,6 @@ export function resolveRange(range: RelativeRange, today: string): { from: strin
     case 'this_year':
       return { from: `${today.slice(0, 4)}-01-01`, to: today };
   }
-}
-
-/** Today's date in a time zone, "YYYY-MM-DD". */
-export function localToday(now: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(now);
 }
 
 const localDate = z.string().refine(isCalendarDate, 'must be a date as YYYY-MM-DD');

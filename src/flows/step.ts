@@ -1,3 +1,4 @@
+import { localTime } from '../time/zone.js';
 import type { Endpoint, Flow, FlowNode, Target } from './model.js';
 
 /** Where a call waits in a flow: the node whose blocking instruction is pending. */
@@ -224,33 +225,6 @@ function enter(flow: Flow, start: string, ctx: StepContext, says: Instruction[])
     }
   }
   throw new StepError(`loop without caller input starting at node "${start}"`);
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Local date, ISO weekday and HH:MM of an instant in a time zone. */
-export function localTime(at: Date, timeZone: string): { date: string; weekday: number; hhmm: string } {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
-  const weekdays = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
-  return {
-    date: `${parts.year}-${parts.month}-${parts.day}`,
-    weekday: weekdays.indexOf(parts.weekday) + 1,
-    hhmm: `${parts.hour}:${parts.minute}`,
-  };
 }
 
 /** Open when the local weekday is listed and from ≤ time < to; holidays are closed all day. */

@@ -26,3 +26,9 @@ export const timeZoneName = z.string().refine((tz) => {
     return false;
   }
 }, 'must be an IANA time zone such as Europe/Moscow');
+
+/** `limit` and `offset` of a paged list: 50 rows by default, at most 500. */
+export const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+};

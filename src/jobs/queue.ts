@@ -112,7 +112,8 @@ export interface JobAttemptResult {
   nextAttemptAt: Date | null;
 }
 
-export type JobStatus = 'pending' | 'succeeded' | 'failed';
+export const JOB_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 interface JobRow {
   account_id: string;

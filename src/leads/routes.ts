@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { CallbackLimitError, planCallback, scheduleCallback } from '../callbacks/request.js';
 import { enqueueLeadConversions } from '../conversions/enqueue.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
+import { pageQuery } from '../http/validate.js';
 import { type CountryCode, parsePhone } from '../phone/phone.js';
 import { findSiteOfVisit, type Site } from '../sites/store.js';
 import { ALL_CHANNELS } from '../tracking/channel.js';
@@ -44,8 +46,7 @@ const listQuery = z
     to: z.iso.datetime({ offset: true }).optional(),
     type: z.enum(LEAD_TYPES).optional(),
     channel: z.enum(ALL_CHANNELS).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    ...pageQuery,
   })
   .strict();
 
@@ -84,6 +85,7 @@ export function leadCollectRoutes(app: FastifyInstance, ctx: AppContext): void {
       phone = parsePhone(b.phone, site.country as CountryCode);
       if (!phone) throw bad('body.phone', `${b.phone} is not a valid phone number`);
     }
+    const plan = b.type === 'callback' ? await planCallback(ctx, site, phone) : null;
     const now = ctx.clock.now();
     const result = await ctx.db.tx(async (q) => {
       const [visit] = await q.query<{ site_id: string }>(
@@ -123,7 +125,13 @@ export function leadCollectRoutes(app: FastifyInstance, ctx: AppContext): void {
       ]);
       await emitEvent(q, site.accountId, 'lead.created', { lead: camelize(row) }, now);
       await enqueueLeadConversions(q, ctx.clock, site.accountId, visit.site_id, id);
-      return { id, duplicate: false };
+      if (!plan) return { id, duplicate: false };
+      const lead = { id, visitId: b.visit, phone: phone as string, ip: req.ip };
+      await scheduleCallback(q, ctx, site, plan, lead).catch((err: unknown) => {
+        if (err instanceof CallbackLimitError) reply.header('retry-after', String(err.retryAfterSeconds));
+        throw err;
+      });
+      return { id, duplicate: false, callback: plan.state, callbackAt: plan.at?.toISOString() ?? null };
     });
     reply.code(result.duplicate ? 200 : 201);
     return result;

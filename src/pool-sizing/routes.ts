@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
+import { pageQuery } from '../http/validate.js';
 import { findSite, type Site } from '../sites/store.js';
 import { sizePool } from './model.js';
 import { countExhaustions, type PoolRow, poolDemands, sitePools } from './store.js';
@@ -22,8 +23,7 @@ const eventsQuery = z
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
     poolId: z.uuid().optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    ...pageQuery,
   })
   .strict();
 

@@ -1,6 +1,6 @@
 // Report dimensions and filters as SQL expressions over fixed table aliases. Pure data: no I/O.
 //
-// Aliases: visits `v` (with its number `vn`) in the visits half of a report; calls `c` with the
+// Aliases: visits `v` (with its number `vn`) or the daily rollup `vd` in the visits half of a report; calls `c` with the
 // attributed visit `cv` and static rule `sr` in the calls half. `$3` is always the site's time zone.
 // Calls take the dimensions of the visit they are attributed to; static-number calls take source,
 // medium and campaign from their rule and the channel "static"; a call with neither has the channel
@@ -38,6 +38,14 @@ export const NO_CHANNEL = '(none)';
 export interface DimensionSql {
   /** Key expression over visits `v`; null when visits have no such dimension (the visits metric is then null). */
   visit: string | null;
+  /**
+   * The same key over the daily rollup visit_daily `vd` (rollup.ts). Without it (and without `keyedRollup`)
+   * reports by or filtered by this dimension read raw visits: hour_of_day (finer than a day),
+   * tracking_number (a visit's number can change after the fact).
+   */
+  rollup?: string;
+  /** The rollup visit_daily_keys holds this dimension's `visit` key per day and channel. */
+  keyedRollup?: boolean;
   /** Key expression over calls `c`, `cv`, `sr`. */
   call: string;
   /** Whether the visits half needs the visit's number joined as `vn` and its site as `vs`. */
@@ -58,8 +66,9 @@ const pathOf = (col: string) =>
 
 const local = (col: string) => `(${col} AT TIME ZONE $3)`;
 
-const visitField = (field: string, cost?: string): DimensionSql => ({
+const visitField = (field: string, rollup: 'column' | 'keyed', cost?: string): DimensionSql => ({
   visit: notSet(`v.${field}`),
+  ...(rollup === 'column' ? { rollup: notSet(`vd.${field}`) } : { keyedRollup: true }),
   call: notSet(`cv.${field}`),
   ...(cost ? { cost: notSet(cost) } : {}),
 });
@@ -67,12 +76,15 @@ const visitField = (field: string, cost?: string): DimensionSql => ({
 /** Static-number calls have no visit: their rule supplies source, medium and campaign. */
 const sourceField = (field: 'source' | 'medium' | 'campaign'): DimensionSql => ({
   visit: notSet(`v.${field}`),
+  rollup: notSet(`vd.${field}`),
   call: notSet(`coalesce(cv.${field}, sr.${field})`),
   cost: notSet(`kc.${field}`),
 });
 
-const timeKey = (fn: (col: string) => string, cost?: string): DimensionSql => ({
+/** `ofDay` is the key over the rollup's local day `vd.day`; absent for keys finer than a day. */
+const timeKey = (fn: (col: string) => string, ofDay?: string, cost?: string): DimensionSql => ({
   visit: fn('v.started_at'),
+  ...(ofDay ? { rollup: ofDay } : {}),
   call: fn('c.started_at'),
   lead: fn('l.created_at'),
   time: true,
@@ -107,17 +119,17 @@ const NUMBER_KIND_CALL_SQL = `coalesce(
 export const CHANNEL_CALL_SQL = `CASE WHEN cv.id IS NOT NULL THEN cv.channel WHEN sr.id IS NOT NULL THEN 'static' ELSE '${NO_CHANNEL}' END`;
 
 export const dimensionSql: Record<Dimension, DimensionSql> = {
-  channel: { visit: 'v.channel', call: CHANNEL_CALL_SQL, cost: 'kc.channel' },
+  channel: { visit: 'v.channel', rollup: 'vd.channel', call: CHANNEL_CALL_SQL, cost: 'kc.channel' },
   source: sourceField('source'),
   medium: sourceField('medium'),
   campaign: sourceField('campaign'),
-  keyword: visitField('keyword', 'kc.keyword'),
-  content: visitField('content'),
-  landing_page: { visit: pathOf('v.landing_url'), call: pathOf('cv.landing_url') },
+  keyword: visitField('keyword', 'column', 'kc.keyword'),
+  content: visitField('content', 'column'),
+  landing_page: { visit: pathOf('v.landing_url'), keyedRollup: true, call: pathOf('cv.landing_url') },
   call_page: { visit: null, call: pathOf('c.call_page_url') },
-  region: visitField('region'),
-  city: visitField('city'),
-  device: visitField('device_type'),
+  region: visitField('region', 'keyed'),
+  city: visitField('city', 'keyed'),
+  device: visitField('device_type', 'column'),
   // Visits shown the default number store no number_id: they count under the site's default number.
   tracking_number: {
     visit: notSet(`coalesce(vn.e164, CASE WHEN v.number_method = 'default' THEN vs.default_number END)`),
@@ -129,14 +141,26 @@ export const dimensionSql: Record<Dimension, DimensionSql> = {
   number_kind: { visit: NUMBER_KIND_VISIT_SQL, call: NUMBER_KIND_CALL_SQL },
   talk_bucket: { visit: null, call: TALK_BUCKET_SQL },
   hour_of_day: timeKey((col) => `extract(hour from ${local(col)})::int`),
-  day_of_week: timeKey((col) => `extract(isodow from ${local(col)})::int`),
-  // Cost rows carry a local date already.
-  date: timeKey((col) => `to_char(${local(col)}, 'YYYY-MM-DD')`, `to_char(kc.date, 'YYYY-MM-DD')`),
+  day_of_week: timeKey(
+    (col) => `extract(isodow from ${local(col)})::int`,
+    'extract(isodow from vd.day)::int',
+  ),
+  // Cost rows and rollup rows carry a local date already.
+  date: timeKey(
+    (col) => `to_char(${local(col)}, 'YYYY-MM-DD')`,
+    `to_char(vd.day, 'YYYY-MM-DD')`,
+    `to_char(kc.date, 'YYYY-MM-DD')`,
+  ),
   week: timeKey(
     (col) => `to_char(date_trunc('week', ${local(col)}), 'YYYY-MM-DD')`,
+    `to_char(date_trunc('week', vd.day::timestamp), 'YYYY-MM-DD')`,
     `to_char(date_trunc('week', kc.date::timestamp), 'YYYY-MM-DD')`,
   ),
-  month: timeKey((col) => `to_char(${local(col)}, 'YYYY-MM')`, `to_char(kc.date, 'YYYY-MM')`),
+  month: timeKey(
+    (col) => `to_char(${local(col)}, 'YYYY-MM')`,
+    `to_char(vd.day, 'YYYY-MM')`,
+    `to_char(kc.date, 'YYYY-MM')`,
+  ),
 };
 
 /** Filters compare the same expressions a report row shows, so a row's key can be used as a filter value. */

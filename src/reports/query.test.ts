@@ -42,4 +42,51 @@ describe('report SQL', () => {
   it('builds every dimension', () => {
     for (const d of DIMENSIONS) expect(buildReportQuery(scope, d, period, {}).sql).toContain('GROUP BY 1');
   });
+
+  describe('with a daily rollup up to rolledTo', () => {
+    const rolled = { ...scope, rolledTo: '2026-11-10' };
+    const uses = (q: { sql: string }) => ({
+      daily: q.sql.includes('FROM visit_daily vd'),
+      keys: q.sql.includes('FROM visit_daily_keys dk'),
+    });
+
+    it('reads visit_daily for traffic fields and calendar keys, raw visits from rolledTo on', () => {
+      for (const d of ['channel', 'campaign', 'keyword', 'device', 'date', 'week', 'day_of_week'] as const) {
+        const q = buildReportQuery(rolled, d, period, { source: 'yandex', device: 'mobile' });
+        expect(uses(q), d).toEqual({ daily: true, keys: false });
+        expect(q.sql).toContain('vd.day < $8::date');
+        expect(q.sql).toContain('greatest($4::date, $8::date)');
+        expect(q.params.slice(5)).toEqual(['yandex', 'mobile', '2026-11-10']);
+      }
+    });
+
+    it('reads visit_daily_keys for region, city and landing page, unfiltered or by channel only', () => {
+      for (const d of ['region', 'city', 'landing_page'] as const) {
+        expect(uses(buildReportQuery(rolled, d, period, { channel: 'direct' })), d).toEqual({
+          daily: false,
+          keys: true,
+        });
+        expect(uses(buildReportQuery(rolled, d, period, { source: 'yandex' })), d).toEqual({
+          daily: false,
+          keys: false,
+        });
+      }
+    });
+
+    it('reads raw visits where the rollup cannot answer, without an unused parameter', () => {
+      for (const [d, filters] of [
+        ['hour_of_day', {}],
+        ['tracking_number', {}],
+        ['campaign', { region: 'Москва' }],
+      ] as const) {
+        const q = buildReportQuery(rolled, d, period, filters);
+        expect(uses(q), d).toEqual({ daily: false, keys: false });
+        expect(q.params).toHaveLength(5 + Object.keys(filters).length);
+      }
+      // A rollup ending before the period helps nothing.
+      const before = buildReportQuery({ ...scope, rolledTo: '2026-11-09' }, 'channel', period, {});
+      expect(uses(before)).toEqual({ daily: false, keys: false });
+      expect(before.params).toHaveLength(5);
+    });
+  });
 });

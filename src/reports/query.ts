@@ -3,13 +3,13 @@
 // dimensions.ts.
 //
 // Both halves filter on (account_id, site_id, started_at), the leading columns of visits_site_time and
-// calls_site_time, with the period's bounds computed once from the site's time zone. At the scale of
-// issue 4's speed target the visits half should read a daily rollup keyed by
-// (account_id, site_id, local_date, hour, channel, source, medium, campaign, keyword, content,
-// landing_path, region, city, device, number) instead of raw visits; the calls half stays raw
-// (calls are ~5% of visits) or reads a matching rollup.
+// calls_site_time, with the period's bounds computed once from the site's time zone. Where the scope has
+// a daily rollup (rollup.ts) and the dimension and filters have rollup columns, the visits half reads
+// visit_daily for the days before `rolledTo` and raw visits from that day on. The calls half stays raw
+// (calls are ~5% of visits); call-level dimensions simply have no rollup expression.
 
 import { type CallClass, CLASS_COLUMNS } from '../calls/classify.js';
+import type { Db } from '../db/db.js';
 import { type Dimension, dimensionSql, FILTERS, type Filter } from './dimensions.js';
 import { RAW_FIELDS } from './metrics.js';
 import type { Period } from './period.js';
@@ -18,6 +18,8 @@ export interface ReportScope {
   accountId: string;
   siteId: string;
   timeZone: string;
+  /** First local day not in the site's visit rollup ("YYYY-MM-DD"); null or absent: raw visits only. */
+  rolledTo?: string | null;
 }
 
 export type ReportFilters = Partial<Record<Filter, string>> & { class?: CallClass };
@@ -41,21 +43,21 @@ const wonDeals = (col: 'call_id' | 'lead_id') =>
  * of the period with the same source, medium and campaign compared case-insensitively, or whose
  * utm_campaign is the cost row's campaign id; it then takes the visits' channel and spelling, so both
  * land in one report row. Unmatched cost rows keep their own values and the channel their UTM
- * values would give a visit.
+ * values would give a visit. Both sides are lowercased once (vk's ls, lm, lc), not per compared pair.
  */
 const costRows = `SELECT k.date, k.impressions, k.clicks, k.cost_minor, nullif(k.keyword, '') AS keyword,
          coalesce(m.channel, k.channel) AS channel, coalesce(m.source, k.source) AS source,
          coalesce(m.medium, k.medium) AS medium, coalesce(m.campaign, k.campaign) AS campaign
-    FROM ad_costs k
+    FROM (SELECT *, lower(source) AS ls, lower(medium) AS lm, lower(campaign) AS lc FROM ad_costs
+           WHERE account_id = $1 AND site_id = $2 AND date >= $4::date AND date <= $5::date) k
     LEFT JOIN LATERAL (
       SELECT vk.channel, vk.source, vk.medium, vk.campaign FROM vk
-       WHERE lower(vk.source) = lower(k.source) AND lower(vk.medium) = lower(k.medium)
-         AND (lower(vk.campaign) = lower(k.campaign) OR vk.campaign = k.campaign_id)
-       ORDER BY (lower(vk.campaign) = lower(k.campaign)) DESC, vk.campaign LIMIT 1) m ON true
-   WHERE k.account_id = $1 AND k.site_id = $2 AND k.date >= $4::date AND k.date <= $5::date`;
+       WHERE vk.ls = k.ls AND vk.lm = k.lm AND (vk.lc = k.lc OR vk.campaign = k.campaign_id)
+       ORDER BY (vk.lc = k.lc) DESC, vk.campaign LIMIT 1) m ON true`;
 
-const inPeriod = (col: string) =>
-  `${col} >= ($4::date)::timestamp AT TIME ZONE $3 AND ${col} < ($5::date + 1)::timestamp AT TIME ZONE $3`;
+/** `from` defaults to the period's first day; the rollup split starts raw rows at a later day. */
+const inPeriod = (col: string, from = '$4::date') =>
+  `${col} >= (${from})::timestamp AT TIME ZONE $3 AND ${col} < ($5::date + 1)::timestamp AT TIME ZONE $3`;
 
 const callSums = `count(*)::int AS "calls",
     count(*) FILTER (WHERE c.is_unique)::int AS "unique",
@@ -68,8 +70,7 @@ const callSums = `count(*)::int AS "calls",
     coalesce(sum(c.wait_seconds) FILTER (WHERE c.answered_at IS NOT NULL), 0)::float8 AS "wait_sum",
     count(c.wait_seconds) FILTER (WHERE c.answered_at IS NOT NULL)::int AS "wait_n",
     coalesce(sum(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL), 0)::float8 AS "talk_sum",
-    count(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL)::int AS "talk_n",
-    coalesce(sum(dc.won), 0)::float8 AS "revenue"`;
+    count(c.talk_seconds) FILTER (WHERE c.answered_at IS NOT NULL)::int AS "talk_n"`;
 
 const CALL_FIELDS = RAW_FIELDS.filter(
   (f) => !['visits', 'leads', 'revenue', 'cost', 'impressions', 'clicks'].includes(f),
@@ -85,31 +86,42 @@ export function buildReportQuery(
 ): BuiltQuery {
   const dim = dimensionSql[dimension];
   const params: unknown[] = [scope.accountId, scope.siteId, scope.timeZone, period.from, period.to];
-  const visitWhere = ['v.account_id = $1', 'v.site_id = $2', inPeriod('v.started_at'), 'NOT v.is_bot'];
+  const visitWhere = ['v.account_id = $1', 'v.site_id = $2', 'NOT v.is_bot'];
   const callWhere = ['c.account_id = $1', 'c.site_id = $2', inPeriod('c.started_at')];
   const visitFilters: string[] = [];
+  // Filters on a field visit_daily lacks send the visits half to raw rows (or visit_daily_keys).
+  let rollupFilters: string[] | null = [];
+  const filterParams: Partial<Record<Filter, number>> = {};
   // Filters on a field cost rows lack (region, device) leave the report without costs.
   let costFilters: string[] | null = [];
   for (const name of FILTERS) {
     const value = filters[name];
     if (value === undefined) continue;
     params.push(value);
+    filterParams[name] = params.length;
     const expr = dimensionSql[name];
     visitFilters.push(`${expr.visit} = $${params.length}`);
     callWhere.push(`${expr.call} = $${params.length}`);
+    if (expr.rollup === undefined) rollupFilters = null;
+    else rollupFilters?.push(`${expr.rollup} = $${params.length}`);
     if (expr.cost === undefined) costFilters = null;
     else costFilters?.push(`${expr.cost} = $${params.length}`);
   }
   visitWhere.push(...visitFilters);
   if (filters.class) callWhere.push(`c.${CLASS_COLUMNS[filters.class]}`);
 
-  const calls = `SELECT ${dim.call} AS key, ${callSums}
-    FROM calls c
-    LEFT JOIN visits cv ON cv.account_id = c.account_id AND cv.id = c.visit_id
-    LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id
-    LEFT JOIN ${wonDeals('call_id')} dc ON dc.call_id = c.id
-   WHERE ${callWhere.join(' AND ')}
-   GROUP BY 1`;
+  const callJoins = `LEFT JOIN visits cv ON cv.account_id = c.account_id AND cv.id = c.visit_id
+    LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id`;
+  // Revenue is summed starting from the won deals (a few thousand rows), not joined to every call: with a
+  // filter the planner took the matching calls for one row and re-aggregated all deals per call (34 s at
+  // 1 M visits, BENCHMARKS.md).
+  const calls = `SELECT cs.*, coalesce(cr.revenue, 0)::float8 AS revenue FROM (
+      SELECT ${dim.call} AS key, ${callSums} FROM calls c ${callJoins}
+       WHERE ${callWhere.join(' AND ')} GROUP BY 1) cs
+    LEFT JOIN (
+      SELECT ${dim.call} AS key, sum(dc.won) AS revenue FROM ${wonDeals('call_id')} dc
+        JOIN calls c ON c.account_id = $1 AND c.id = dc.call_id ${callJoins}
+       WHERE ${callWhere.join(' AND ')} GROUP BY 1) cr USING (key)`;
 
   if (dim.visit === null) {
     return {
@@ -126,10 +138,32 @@ export function buildReportQuery(
     ? `LEFT JOIN numbers vn ON vn.account_id = v.account_id AND vn.id = v.number_id
        JOIN sites vs ON vs.account_id = v.account_id AND vs.id = v.site_id`
     : '';
-  const visits = `SELECT ${dim.visit} AS key, count(*)::int AS visits
+  // Days before `rolledTo` come from a rollup, the rest from raw visits: the split is a local midnight.
+  const rolledTo = scope.rolledTo && scope.rolledTo > period.from ? scope.rolledTo : null;
+  let splitParam = 0;
+  const split = () => {
+    if (!splitParam) splitParam = params.push(rolledTo);
+    return `$${splitParam}::date`;
+  };
+  const rolledDays = (a: string) =>
+    `${a}.account_id = $1 AND ${a}.site_id = $2 AND ${a}.day >= $4::date AND ${a}.day <= $5::date AND ${a}.day < ${split()}`;
+  const rawFrom = () => (rolledTo ? `greatest($4::date, ${split()})` : '$4::date');
+  let rolledVisits: string | null = null;
+  if (rolledTo && dim.rollup !== undefined && rollupFilters !== null) {
+    rolledVisits = `SELECT ${dim.rollup} AS key, sum(vd.visits)::int AS visits FROM visit_daily vd
+      WHERE ${[rolledDays('vd'), ...rollupFilters].join(' AND ')} GROUP BY 1`;
+  } else if (rolledTo && dim.keyedRollup && Object.keys(filterParams).every((f) => f === 'channel')) {
+    const channel = filterParams.channel ? ` AND dk.channel = $${filterParams.channel}` : '';
+    rolledVisits = `SELECT dk.key, sum(dk.visits)::int AS visits FROM visit_daily_keys dk
+      WHERE ${rolledDays('dk')} AND dk.dimension = '${dimension}'${channel} GROUP BY 1`;
+  }
+  const rawVisits = (from: string) => `SELECT ${dim.visit} AS key, count(*)::int AS visits
     FROM visits v ${numberJoin}
-   WHERE ${visitWhere.join(' AND ')}
+   WHERE ${[...visitWhere, inPeriod('v.started_at', from)].join(' AND ')}
    GROUP BY 1`;
+  const visits = rolledVisits
+    ? `SELECT key, sum(visits)::int AS visits FROM (${rolledVisits} UNION ALL ${rawVisits(rawFrom())}) u GROUP BY key`
+    : rawVisits('$4::date');
   // Leads count in the period of their creation, under their visit's dimensions.
   const leadWhere = ['l.account_id = $1', 'l.site_id = $2', inPeriod('l.created_at'), ...visitFilters];
   const leads = `SELECT ${dim.lead ?? dim.visit} AS key, count(*)::int AS leads,
@@ -141,9 +175,16 @@ export function buildReportQuery(
    GROUP BY 1`;
   const hasCost = dim.cost !== undefined && costFilters !== null;
   const costs = hasCost
-    ? `, vk AS (SELECT DISTINCT v.channel, v.source, v.medium, v.campaign FROM visits v
-                 WHERE v.account_id = $1 AND v.site_id = $2 AND ${inPeriod('v.started_at')} AND NOT v.is_bot
-                   AND v.source IS NOT NULL AND v.medium IS NOT NULL AND v.campaign IS NOT NULL),
+    ? // Materialized: inlined into costRows' LATERAL, it would rescan the period's visits per cost row.
+      `, vk AS MATERIALIZED (SELECT DISTINCT channel, source, medium, campaign,
+                lower(source) AS ls, lower(medium) AS lm, lower(campaign) AS lc FROM (${
+                  rolledTo
+                    ? `SELECT vd.channel, vd.source, vd.medium, vd.campaign FROM visit_daily vd WHERE ${rolledDays('vd')}
+             UNION ALL `
+                    : ''
+                }SELECT v.channel, v.source, v.medium, v.campaign FROM visits v
+                 WHERE v.account_id = $1 AND v.site_id = $2 AND ${inPeriod('v.started_at', rawFrom())} AND NOT v.is_bot) u
+                WHERE source IS NOT NULL AND medium IS NOT NULL AND campaign IS NOT NULL),
          cst AS (SELECT ${dim.cost} AS key, sum(kc.cost_minor)::float8 AS cost,
                         sum(kc.impressions)::float8 AS impressions, sum(kc.clicks)::float8 AS clicks
                    FROM (${costRows}) kc
@@ -160,4 +201,17 @@ export function buildReportQuery(
     hasVisits: true,
     hasCost,
   };
+}
+
+/**
+ * Runs a report query with PostgreSQL's JIT compilation off. The cost-row LATERAL makes the planner's
+ * estimate pass jit_above_cost, and compiling the query then took 1–15 s where running it takes well under
+ * a second (BENCHMARKS.md, "Reports at 1 M visits"). SET LOCAL needs a transaction; PGlite has no JIT and
+ * accepts the setting.
+ */
+export function runReportQuery(db: Db, q: BuiltQuery): Promise<Record<string, unknown>[]> {
+  return db.tx(async (t) => {
+    await t.query('SET LOCAL jit = off');
+    return t.query<Record<string, unknown>>(q.sql, q.params);
+  });
 }

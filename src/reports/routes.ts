@@ -6,7 +6,8 @@ import { findSite } from '../sites/store.js';
 import { type Dimension, dimensionSql, FILTERS } from './dimensions.js';
 import { deriveMetrics, emptyRaw, METRICS, type Metric, pickMetrics, rawFromRow } from './metrics.js';
 import { addDays, bucketKeys, type Period, periodDays, previousPeriod } from './period.js';
-import { buildReportQuery, type ReportFilters, type ReportScope } from './query.js';
+import { buildReportQuery, type ReportFilters, type ReportScope, runReportQuery } from './query.js';
+import { withRollup } from './rollup.js';
 import { reportParams, reportQuery, timeseriesQuery } from './schemas.js';
 import { buildTable, type Key, type RawRow } from './table.js';
 
@@ -18,7 +19,7 @@ export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
   async function scopeOf(accountId: string, siteId: string): Promise<ReportScope> {
     const site = await findSite(ctx.db, accountId, siteId);
     if (!site) throw new HttpError(404, 'not_found', `Site ${siteId} not found`);
-    return { accountId, siteId, timeZone: site.timeZone };
+    return withRollup(ctx.db, { accountId, siteId, timeZone: site.timeZone });
   }
 
   async function rawRows(
@@ -28,7 +29,7 @@ export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
     filters: ReportFilters,
   ): Promise<{ rows: RawRow[]; hasVisits: boolean; hasCost: boolean }> {
     const q = buildReportQuery(scope, dimension, period, filters);
-    const rows = await ctx.db.query<Record<string, unknown>>(q.sql, q.params);
+    const rows = await runReportQuery(ctx.db, q);
     return {
       rows: rows.map((row) => ({ key: row.key as Key, raw: rawFromRow(row, q.hasVisits, q.hasCost) })),
       hasVisits: q.hasVisits,

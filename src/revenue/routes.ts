@@ -16,6 +16,7 @@ import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
+import { pageQuery } from '../http/validate.js';
 import { type CountryCode, parsePhone } from '../phone/phone.js';
 import { findSite } from '../sites/store.js';
 
@@ -70,8 +71,7 @@ const listQuery = z
     leadId: z.uuid().optional(),
     status: z.enum(DEAL_STATUSES).optional(),
     externalId: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    ...pageQuery,
   })
   .strict();
 

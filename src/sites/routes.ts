@@ -63,8 +63,8 @@ export function siteRoutes(app: FastifyInstance, ctx: AppContext): void {
         `INSERT INTO sites (account_id, id, name, site_key, domains, time_zone, currency, country, home_region,
            default_number, replace_numbers, freeze_minutes, late_grace_minutes, targeted_threshold_seconds,
            count_uniqueness, uniqueness_window_days, lead_groups, dynamic_channels, exhaustion_policy,
-           multi_regional, number_selection, visitor_stickiness, created_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`,
+           multi_regional, number_selection, visitor_stickiness, lease_on, created_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)`,
         [
           req.accountId,
           id,
@@ -88,6 +88,7 @@ export function siteRoutes(app: FastifyInstance, ctx: AppContext): void {
           body.multiRegional,
           body.numberSelection,
           body.visitorStickiness,
+          body.leaseOn,
           clock.now(),
         ],
       );

@@ -33,6 +33,8 @@ export const siteFields = {
   numberSelection: z.enum(['lru', 'random']),
   /** A returning visitor keeps or gets back its earlier pool number. */
   visitorStickiness: z.boolean(),
+  /** When a pool number is leased: at page load, or once a number is on screen or touched (`visible`). */
+  leaseOn: z.enum(['load', 'visible']),
 };
 
 export const createSiteBody = z
@@ -56,6 +58,7 @@ export const createSiteBody = z
     multiRegional: siteFields.multiRegional.default(false),
     numberSelection: siteFields.numberSelection.default('lru'),
     visitorStickiness: siteFields.visitorStickiness.default(true),
+    leaseOn: siteFields.leaseOn.default('load'),
   })
   .strict();
 

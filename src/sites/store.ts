@@ -25,6 +25,7 @@ export interface Site {
   multiRegional: boolean;
   numberSelection: 'lru' | 'random';
   visitorStickiness: boolean;
+  leaseOn: 'load' | 'visible';
   createdAt: Date;
 }
 
@@ -68,4 +69,5 @@ export const siteColumns: Record<string, string> = {
   multiRegional: 'multi_regional',
   numberSelection: 'number_selection',
   visitorStickiness: 'visitor_stickiness',
+  leaseOn: 'lease_on',
 };

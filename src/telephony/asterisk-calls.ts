@@ -11,6 +11,10 @@ import type { ProviderEvent } from './event-log.js';
  *   call.started, CallerIDNum → from, Exten → to.
  * - DialBegin / DialEnd: `DialStatus: ANSWER` → call.answered with the destination channel's endpoint
  *   (`PJSIP/101`) as the employee; BUSY / NOANSWER / CANCEL / CHANUNAVAIL… are noted for the hang-up.
+ * - Every DialBegin / DialEnd is also a leg (leg id `DestUniqueid`): leg.started, then leg.answered or
+ *   leg.ended with the DialStatus; an answered leg's own Hangup ends it.
+ * - BlindTransfer / AttendedTransfer (Result: Success): call.transferred from the transferer's endpoint to
+ *   the extension (blind) or the transfer target's endpoint (attended).
  * - BridgeEnter of a bridge with two or more channels: call.answered, if no DialEnd said so already.
  * - Hangup of the inbound channel: call.ended (completed, or busy / failed / no-answer from the dials).
  * - Cdr (authoritative, cdr_manager): call.ended with Disposition, BillableSeconds → talkSeconds and
@@ -80,6 +84,15 @@ export function unansweredStatus(dialStatuses: readonly (string | null)[]): 'bus
   if (known.length === 0) return 'no-answer';
   if (known.every((s) => s === 'BUSY')) return 'busy';
   if (known.every((s) => s === 'CHANUNAVAIL' || s === 'CONGESTION' || s === 'INVALIDARGS')) return 'failed';
+  return 'no-answer';
+}
+
+/** A losing dial attempt's DialStatus as a leg's end status. */
+function legEndStatus(dialStatus: string): 'busy' | 'no-answer' | 'canceled' | 'failed' {
+  if (dialStatus === 'BUSY') return 'busy';
+  if (dialStatus === 'CANCEL') return 'canceled';
+  if (dialStatus === 'CHANUNAVAIL' || dialStatus === 'CONGESTION' || dialStatus === 'INVALIDARGS')
+    return 'failed';
   return 'no-answer';
 }
 
@@ -196,9 +209,37 @@ export class AmiCallTracker {
         const channel = amiField(m, 'DestChannel') ?? '';
         const dial = call.dials.get(dest) ?? { channel, status: null };
         call.dials.set(dest, dial);
-        if (event === 'DialBegin') break;
+        const employee = channelEndpoint(channel);
+        const asterisk = { event, uniqueid, destUniqueid: dest, destChannel: channel };
+        if (event === 'DialBegin') {
+          out.push({
+            key: `DialBegin:${uniqueid}:${dest}:${stamp}`,
+            providerCallId: linkedid,
+            type: 'leg.started',
+            occurredAt: at,
+            payload: {
+              legId: dest,
+              employee,
+              target: amiField(m, 'DialString') || amiField(m, 'DestExten') || null,
+              asterisk,
+            },
+          });
+          break;
+        }
         const status = (amiField(m, 'DialStatus') ?? '').toUpperCase();
         dial.status = status || null;
+        out.push({
+          key: `DialEnd:${uniqueid}:${dest}:${stamp}:leg`,
+          providerCallId: linkedid,
+          type: status === 'ANSWER' ? 'leg.answered' : 'leg.ended',
+          occurredAt: at,
+          payload: {
+            legId: dest,
+            employee,
+            ...(status === 'ANSWER' ? { answeredAt: at.toISOString() } : { status: legEndStatus(status) }),
+            asterisk: { ...asterisk, dialStatus: status },
+          },
+        });
         if (status !== 'ANSWER' || call.answered) break;
         call.answered = true;
         call.employee = channelEndpoint(channel);
@@ -249,8 +290,18 @@ export class AmiCallTracker {
       case 'Hangup': {
         if (!uniqueid) break;
         const call = this.memory(linkedid, now);
-        // Only the inbound channel's hang-up ends the call; employee legs come and go.
-        if (uniqueid !== linkedid) break;
+        // Only the inbound channel's hang-up ends the call; an answered employee leg's hang-up ends that leg.
+        if (uniqueid !== linkedid) {
+          if (call.dials.get(uniqueid)?.status !== 'ANSWER') break;
+          out.push({
+            key: `Hangup:${uniqueid}:${stamp}`,
+            providerCallId: linkedid,
+            type: 'leg.ended',
+            occurredAt: at,
+            payload: { legId: uniqueid, endedAt: at.toISOString(), asterisk: { event, uniqueid } },
+          });
+          break;
+        }
         const status = call.answered
           ? 'completed'
           : unansweredStatus([...call.dials.values()].map((d) => d.status));
@@ -268,6 +319,60 @@ export class AmiCallTracker {
               uniqueid,
               cause: cause === undefined ? null : Number(cause),
               causeText: amiField(m, 'Cause-txt') ?? null,
+            },
+          },
+        });
+        break;
+      }
+      // https://docs.asterisk.org/Asterisk_20_Documentation/API_Documentation/AMI_Events/BlindTransfer/ :
+      // the transferer (employee) sends the transferee (caller) to Extension@Context; the new leg's DialBegin follows.
+      case 'BlindTransfer': {
+        const callId = amiField(m, 'TransfereeLinkedid') ?? '';
+        const extension = amiField(m, 'Extension') ?? '';
+        if (!callId || !extension || amiField(m, 'Result') !== 'Success') break;
+        const transferer = amiField(m, 'TransfererUniqueid') ?? '';
+        this.memory(callId, now);
+        out.push({
+          key: `BlindTransfer:${transferer}:${stamp}`,
+          providerCallId: callId,
+          type: 'call.transferred',
+          occurredAt: at,
+          payload: {
+            transfer: {
+              from: channelEndpoint(amiField(m, 'TransfererChannel') ?? '') || null,
+              to: extension,
+              kind: 'blind',
+            },
+            asterisk: { event, transfererUniqueid: transferer, context: amiField(m, 'Context') ?? null },
+          },
+        });
+        break;
+      }
+      // https://docs.asterisk.org/Asterisk_20_Documentation/API_Documentation/AMI_Events/AttendedTransfer/ :
+      // OrigTransferer is the employee's channel with the caller (Transferee), TransferTarget the consulted
+      // employee, whose channel belongs to the consultation call (another Linkedid).
+      case 'AttendedTransfer': {
+        const callId = amiField(m, 'TransfereeLinkedid') || amiField(m, 'OrigTransfererLinkedid') || '';
+        const target = amiField(m, 'TransferTargetChannel') ?? '';
+        if (!callId || !target || amiField(m, 'Result') !== 'Success') break;
+        const transferer = amiField(m, 'OrigTransfererUniqueid') ?? '';
+        this.memory(callId, now);
+        out.push({
+          key: `AttendedTransfer:${transferer}:${stamp}`,
+          providerCallId: callId,
+          type: 'call.transferred',
+          occurredAt: at,
+          payload: {
+            transfer: {
+              from: channelEndpoint(amiField(m, 'OrigTransfererChannel') ?? '') || null,
+              to: channelEndpoint(target),
+              kind: 'attended',
+            },
+            asterisk: {
+              event,
+              origTransfererUniqueid: transferer,
+              transferTargetUniqueid: amiField(m, 'TransferTargetUniqueid') ?? null,
+              destType: amiField(m, 'DestType') ?? null,
             },
           },
         });

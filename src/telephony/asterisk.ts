@@ -2,6 +2,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { callbackLeadOfAmiCall, callbackLegEvent } from '../callbacks/asterisk-legs.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
@@ -283,6 +284,8 @@ export function startAsteriskConnections(deps: AsteriskConnectionDeps, opts: Ast
     const ref = { id: row.integration_id, accountId: row.account_id };
     const tracker = new AmiCallTracker({ normalizeNumber: normalizeAsteriskNumber });
     const tracked = new Set<string>();
+    /** Callback legs (by Linkedid) that dialed the visitor, i.e. whose employee answered. */
+    const dialedCallbacks = new Set<string>();
     let n = 0;
 
     async function isTracked(e: ProviderEvent): Promise<boolean> {
@@ -322,8 +325,16 @@ export function startAsteriskConnections(deps: AsteriskConnectionDeps, opts: Ast
           receivedAt: ctx.clock.now(),
           counter: `${startedAt}.${meta.connection}.${++n}`,
         });
+        if (m.Event === 'DialBegin' && callbackLeadOfAmiCall(m.Linkedid ?? m.Uniqueid ?? '')) {
+          if (dialedCallbacks.size > 50_000) dialedCallbacks.clear();
+          dialedCallbacks.add(m.Linkedid ?? m.Uniqueid);
+        }
         for (const e of events) {
-          if (await isTracked(e)) await recordCallEvent(ctx, ref, e);
+          const leadId = callbackLeadOfAmiCall(e.providerCallId);
+          if (leadId) {
+            const leg = callbackLegEvent(e, leadId, dialedCallbacks.has(e.providerCallId));
+            if (leg) await recordCallEvent(ctx, ref, leg);
+          } else if (await isTracked(e)) await recordCallEvent(ctx, ref, e);
         }
       },
     });

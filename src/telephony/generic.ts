@@ -13,29 +13,63 @@ import { storeCallEvents } from './event-log.js';
 const isoTime = z.iso.datetime({ offset: true });
 const phone = z.string().min(3).max(40);
 
-/** One event of the generic signed JSON webhook (DESIGN §7). */
-const genericEvent = z
-  .object({
-    id: z.string().min(1).max(200),
-    type: z.enum(['call.started', 'call.answered', 'call.ended']),
-    callId: z.string().min(1).max(200),
-    occurredAt: isoTime,
-    from: phone.optional(),
-    to: phone.optional(),
-    employee: z.string().max(200).optional(),
-    group: z.string().max(200).optional(),
-    status: z.enum(['completed', 'no-answer', 'busy', 'failed', 'canceled']).optional(),
-    startedAt: isoTime.optional(),
-    answeredAt: isoTime.optional(),
-    endedAt: isoTime.optional(),
-    talkSeconds: z.number().int().min(0).max(86_400).optional(),
-    waitSeconds: z.number().int().min(0).max(86_400).optional(),
-    recordingUrl: z
-      .url({ protocol: /^https?$/ })
-      .max(2000)
-      .optional(),
-  })
-  .strict();
+const eventBase = {
+  id: z.string().min(1).max(200),
+  callId: z.string().min(1).max(200),
+  occurredAt: isoTime,
+};
+const employee = z.string().min(1).max(200);
+const endStatus = z.enum(['completed', 'no-answer', 'busy', 'failed', 'canceled']);
+const seconds = z.number().int().min(0).max(86_400);
+
+/** One event of the generic signed JSON webhook (DESIGN §7): a call event, a leg event or a transfer. */
+const genericEvent = z.discriminatedUnion('type', [
+  z
+    .object({
+      ...eventBase,
+      type: z.enum(['call.started', 'call.answered', 'call.ended']),
+      from: phone.optional(),
+      to: phone.optional(),
+      employee: z.string().max(200).optional(),
+      group: z.string().max(200).optional(),
+      status: endStatus.optional(),
+      startedAt: isoTime.optional(),
+      answeredAt: isoTime.optional(),
+      endedAt: isoTime.optional(),
+      talkSeconds: seconds.optional(),
+      waitSeconds: seconds.optional(),
+      recordingUrl: z
+        .url({ protocol: /^https?$/ })
+        .max(2000)
+        .optional(),
+    })
+    .strict(),
+  // One attempt to reach an endpoint (telephony.md §6.2 CallLeg); legKind ivr/voicemail never answers the call.
+  z
+    .object({
+      ...eventBase,
+      type: z.enum(['leg.started', 'leg.answered', 'leg.ended']),
+      legId: z.string().min(1).max(200),
+      employee: employee.optional(),
+      target: z.string().min(1).max(200).optional(),
+      legKind: z.enum(['employee', 'ivr', 'voicemail']).optional(),
+      status: endStatus.optional(),
+      answeredAt: isoTime.optional(),
+      endedAt: isoTime.optional(),
+      talkSeconds: seconds.optional(),
+    })
+    .strict(),
+  // The call moved from one employee to another; `from` and `to` name employees, not phone numbers.
+  z
+    .object({
+      ...eventBase,
+      type: z.literal('call.transferred'),
+      from: employee.optional(),
+      to: employee,
+      kind: z.enum(['blind', 'attended']),
+    })
+    .strict(),
+]);
 
 const eventBatch = z.array(genericEvent).min(1).max(100);
 
@@ -100,6 +134,12 @@ export function genericHookRoutes(app: FastifyInstance, ctx: AppContext): void {
           : parseOrThrow(genericEvent, json, 'body');
         const events = Array.isArray(parsed) ? parsed : [parsed];
         const normalized = events.map((e, i) => {
+          // A transfer's from/to are employees: stored apart from the call's phone numbers.
+          if (e.type === 'call.transferred') {
+            const { from, to, kind, ...rest } = e;
+            return { ...rest, transfer: { from: from ?? null, to, kind } };
+          }
+          if (e.type !== 'call.started' && e.type !== 'call.answered' && e.type !== 'call.ended') return e;
           const where = Array.isArray(parsed) ? `body.${i}` : 'body';
           const number = (field: 'from' | 'to') => {
             const value = e[field];

@@ -32,13 +32,29 @@ export function hookBaseUrl(ctx: AppContext, kind: IntegrationKind, id: string):
 export async function insertIntegration(
   ctx: AppContext,
   accountId: string,
-  i: { kind: IntegrationKind; name: string; secret: string; settings?: Record<string, unknown> },
+  i: {
+    kind: IntegrationKind;
+    name: string;
+    secret: string;
+    settings?: Record<string, unknown>;
+    /** Twilio's Account SID: callbacks place calls under it (not a secret). */
+    accountSid?: string;
+  },
 ): Promise<string> {
   const id = randomUUID();
   await ctx.db.query(
-    `INSERT INTO integrations (account_id, id, kind, name, secret, settings, created_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-    [accountId, id, i.kind, i.name, i.secret, JSON.stringify(i.settings ?? {}), ctx.clock.now()],
+    `INSERT INTO integrations (account_id, id, kind, name, secret, settings, account_sid, created_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+    [
+      accountId,
+      id,
+      i.kind,
+      i.name,
+      i.secret,
+      JSON.stringify(i.settings ?? {}),
+      i.accountSid ?? null,
+      ctx.clock.now(),
+    ],
   );
   return id;
 }

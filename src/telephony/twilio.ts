@@ -2,10 +2,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { twilioCallbackHookRoutes } from '../callbacks/twilio-hooks.js';
 import { CALL_CHANNEL_SQL, CALLS_FROM } from '../calls/filters.js';
 import type { CallEvent } from '../calls/reducer.js';
 import type { Flow } from '../flows/model.js';
-import { type Cursor, StepError, type StepInput, type StepResult, step } from '../flows/step.js';
+import { type Cursor, StepError, type StepInput, type StepResult, step, targetLabel } from '../flows/step.js';
 import { flowForNumber, flowWithTimeZone } from '../flows/store.js';
 import { type WhisperSource, whisperText } from '../flows/whisper.js';
 import type { AppContext } from '../http/context.js';
@@ -186,7 +187,8 @@ export function texmlHookRoutes(app: FastifyInstance, ctx: AppContext, dialect: 
       const { integration, params } = hook;
       return recordCallEvent(ctx, integration, {
         ...e,
-        providerCallId: params.CallSid,
+        // A <Dial> child leg belongs to the caller's call.
+        providerCallId: params.ParentCallSid || params.CallSid,
         payload: { ...e.payload, [kind]: params },
       });
     }
@@ -210,6 +212,9 @@ export function texmlHookRoutes(app: FastifyInstance, ctx: AppContext, dialect: 
           call: params.CallSid,
           lang: flow.definition.language,
         })}`,
+        // The employee's name rides in the signed URL: the leg's callbacks only know the dialed number.
+        legStatus: (t) =>
+          `${hookBaseUrl(ctx, kind, integration.id)}/status?${new URLSearchParams({ employee: targetLabel(t) })}`,
       });
     }
 
@@ -379,29 +384,66 @@ export function texmlHookRoutes(app: FastifyInstance, ctx: AppContext, dialect: 
       return sendXml(reply, out.xml);
     });
 
-    // Call progress of the inbound leg: a final status ends the call.
-    scope.post(`/hooks/${kind}/:integrationId/status`, opts, async (req: Req, reply) => {
-      const hook = await verify(req);
-      const { params } = hook;
-      // Child legs of a <Dial> report per-employee progress; the call itself ends with the parent leg.
-      if (FINAL_STATUSES.has(params.CallStatus) && !params.ParentCallSid) {
+    // Call progress: of the inbound leg (a final status ends the call), or of a <Dial> child leg (one
+    // employee's endpoint ringing, answering, ending).
+    scope.post(
+      `/hooks/${kind}/:integrationId/status`,
+      opts,
+      async (
+        req: FastifyRequest<{ Params: { integrationId: string }; Querystring: { employee?: string } }>,
+        reply,
+      ) => {
+        const hook = await verify(req);
+        const { params } = hook;
         const stamp = params.Timestamp ? new Date(params.Timestamp) : null;
-        const endedAt = stamp && !Number.isNaN(stamp.getTime()) ? stamp : ctx.clock.now();
+        const occurredAt = stamp && !Number.isNaN(stamp.getTime()) ? stamp : ctx.clock.now();
         const duration = Number.parseInt(params.CallDuration ?? '', 10);
-        await store(hook, {
-          key: `${params.CallSid}:${params.CallStatus}:${params.SequenceNumber ?? ''}`,
-          type: 'call.ended',
-          occurredAt: endedAt,
-          payload: {
-            status: params.CallStatus,
-            endedAt: endedAt.toISOString(),
-            // The whole inbound leg (menu and ringing included), not the talk time.
-            callDurationSeconds: Number.isFinite(duration) ? duration : null,
-          },
-        });
-      }
-      return reply.code(204).send();
-    });
+        if (params.ParentCallSid) {
+          const type = FINAL_STATUSES.has(params.CallStatus)
+            ? 'leg.ended'
+            : params.CallStatus === 'in-progress' || params.CallStatus === 'answered'
+              ? 'leg.answered'
+              : 'leg.started';
+          await store(hook, {
+            key: `${params.CallSid}:${params.CallStatus}:${params.SequenceNumber ?? ''}`,
+            type,
+            occurredAt,
+            payload: {
+              legId: params.CallSid,
+              employee: req.query.employee ?? null,
+              target: params.To || null,
+              ...(type === 'leg.ended'
+                ? { status: params.CallStatus, endedAt: occurredAt.toISOString() }
+                : {}),
+              // A completed child leg's duration is its connected time: the leg's summary.
+              ...(params.CallStatus === 'completed' && Number.isFinite(duration)
+                ? { talkSeconds: duration }
+                : {}),
+            },
+          });
+          return reply.code(204).send();
+        }
+        if (FINAL_STATUSES.has(params.CallStatus)) {
+          const endedAt = occurredAt;
+          await store(hook, {
+            key: `${params.CallSid}:${params.CallStatus}:${params.SequenceNumber ?? ''}`,
+            type: 'call.ended',
+            occurredAt: endedAt,
+            payload: {
+              status: params.CallStatus,
+              endedAt: endedAt.toISOString(),
+              // The whole inbound leg (menu and ringing included), not the talk time.
+              callDurationSeconds: Number.isFinite(duration) ? duration : null,
+            },
+          });
+        }
+        return reply.code(204).send();
+      },
+    );
+
+    // A callback's employee leg (src/callbacks), under the same signature check; callbacks place calls
+    // through Twilio's REST API only.
+    if (kind === 'twilio') twilioCallbackHookRoutes(scope, ctx, verify);
 
     // A recording (voicemail or a recorded <Dial>) is ready.
     scope.post(`/hooks/${kind}/:integrationId/recording`, opts, async (req: Req, reply) => {
@@ -428,7 +470,17 @@ export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): 
     {
       schema: {
         tags: ['telephony'],
-        body: z.object({ name: z.string().min(1).max(200), authToken: z.string().min(16).max(200) }).strict(),
+        body: z
+          .object({
+            name: z.string().min(1).max(200),
+            authToken: z.string().min(16).max(200),
+            /** The account's SID (AC…), needed to place calls through the REST API (callbacks). */
+            accountSid: z
+              .string()
+              .regex(/^AC[0-9a-f]{32}$/, 'must be a Twilio Account SID: AC and 32 hex digits')
+              .optional(),
+          })
+          .strict(),
       },
     },
     async (req, reply) => {
@@ -436,6 +488,7 @@ export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): 
         kind: 'twilio',
         name: req.body.name,
         secret: req.body.authToken,
+        accountSid: req.body.accountSid,
       });
       const hooks = hookBaseUrl(ctx, 'twilio', id);
       reply.code(201);
@@ -444,6 +497,7 @@ export function twilioIntegrationRoutes(app: FastifyInstance, ctx: AppContext): 
         id,
         kind: 'twilio' as const,
         name: req.body.name,
+        accountSid: req.body.accountSid,
         voiceUrl: `${hooks}/voice`,
         statusCallbackUrl: `${hooks}/status`,
       };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exampleFlow as flow } from '../flows/example.js';
+import type { Endpoint } from '../flows/model.js';
 import { type Cursor, type StepInput, step } from '../flows/step.js';
 import { el, renderTwiml, renderXml } from './twiml.js';
 
@@ -11,6 +12,7 @@ const urls = {
   voicemail: (c: Cursor) => `https://ct.example/vm?${q(c)}`,
   recording: 'https://ct.example/recording',
   whisper: 'https://ct.example/whisper',
+  legStatus: (t: Endpoint) => `https://ct.example/status?to=${t.kind === 'phone' ? t.number : t.uri}`,
 };
 const monday10 = { now: new Date('2026-11-02T07:00:00Z'), timeZone: 'Europe/Moscow' };
 const render = (cursor: Cursor | null, input: StepInput) => {
@@ -37,8 +39,8 @@ describe('TwiML rendering of the example flow', () => {
     ).toBe(`<?xml version="1.0" encoding="UTF-8"?>
 <Response>
   <Dial action="https://ct.example/dial?node=sales" method="POST" timeout="20" answerOnBridge="true" record="record-from-answer-dual" recordingStatusCallback="https://ct.example/recording" recordingStatusCallbackMethod="POST">
-    <Number>+79161112233</Number>
-    <Sip>sip:101@pbx.example.com</Sip>
+    <Number statusCallbackEvent="initiated ringing answered completed" statusCallback="https://ct.example/status?to=+79161112233" statusCallbackMethod="POST">+79161112233</Number>
+    <Sip statusCallbackEvent="initiated ringing answered completed" statusCallback="https://ct.example/status?to=sip:101@pbx.example.com" statusCallbackMethod="POST">sip:101@pbx.example.com</Sip>
   </Dial>
 </Response>
 `);
@@ -50,7 +52,7 @@ describe('TwiML rendering of the example flow', () => {
     ).toBe(`<?xml version="1.0" encoding="UTF-8"?>
 <Response>
   <Dial action="https://ct.example/dial?node=service&amp;member=0" method="POST" timeout="15" answerOnBridge="true">
-    <Number>+79035550007</Number>
+    <Number statusCallbackEvent="initiated ringing answered completed" statusCallback="https://ct.example/status?to=+79035550007" statusCallbackMethod="POST">+79035550007</Number>
   </Dial>
 </Response>
 `);
@@ -59,7 +61,7 @@ describe('TwiML rendering of the example flow', () => {
     ).toBe(`<?xml version="1.0" encoding="UTF-8"?>
 <Response>
   <Dial action="https://ct.example/dial?node=service&amp;member=1" method="POST" timeout="15" answerOnBridge="true">
-    <Number>+79035550009</Number>
+    <Number statusCallbackEvent="initiated ringing answered completed" statusCallback="https://ct.example/status?to=+79035550009" statusCallbackMethod="POST">+79035550009</Number>
   </Dial>
 </Response>
 `);

@@ -1,3 +1,4 @@
+import type { Endpoint } from '../flows/model.js';
 import type { Cursor, Instruction } from '../flows/step.js';
 
 /** A small XML tree: enough for TwiML, with every attribute and text escaped. */
@@ -49,6 +50,8 @@ export interface TwimlUrls {
   recording: string;
   /** TwiML the answering employee hears before being connected (whisper). */
   whisper: string;
+  /** Where each dialed endpoint's leg reports its progress (status callback of <Number>/<Sip>). */
+  legStatus(target: Endpoint): string;
 }
 
 /**
@@ -95,7 +98,15 @@ export function renderTwiml(instructions: Instruction[], cursor: Cursor | null, 
             ...ins.targets.map((t) => {
               // Twilio runs `url` on the callee's leg once they answer, while the caller still hears ringing.
               const whisper = ins.whisper ? { url: urls.whisper, method: 'POST' } : {};
-              return t.kind === 'phone' ? el('Number', whisper, t.number) : el('Sip', whisper, t.uri);
+              // Per-endpoint progress makes each employee rung a leg of the call
+              // (https://www.twilio.com/docs/voice/twiml/number: statusCallbackEvent, statusCallback).
+              const attrs = {
+                ...whisper,
+                statusCallbackEvent: 'initiated ringing answered completed',
+                statusCallback: urls.legStatus(t),
+                statusCallbackMethod: 'POST',
+              };
+              return t.kind === 'phone' ? el('Number', attrs, t.number) : el('Sip', attrs, t.uri);
             }),
           ),
         );

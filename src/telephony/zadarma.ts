@@ -9,6 +9,7 @@ import { flowForNumber } from '../flows/store.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { parseOrThrow, timeZoneName } from '../http/validate.js';
+import { wallClockToUtc } from '../time/zone.js';
 import { type ProviderEvent, recordCallEvent, storeCallEvents } from './event-log.js';
 import { keepRawForm, parseForm, providerNumber } from './form.js';
 import { hookBaseUrl, hookIntegration, insertIntegration } from './integrations.js';
@@ -62,91 +63,36 @@ const optional = z.string().max(200).optional();
 const callStart = z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, 'must be YYYY-MM-DD HH:MM:SS');
 const seconds = z.string().regex(/^\d{1,6}$/, 'must be whole seconds');
 
+/** Every call event names the call and when it started. */
+const callFields = { call_start: callStart, pbx_call_id: text };
+/** What NOTIFY_END and NOTIFY_OUT_END report about the finished call. */
+const ending = {
+  duration: seconds,
+  disposition: text,
+  status_code: optional,
+  is_recorded: optional,
+  call_id_with_rec: optional,
+};
+
 /** Fields each event must carry (the SDK's public properties); fields Zadarma adds later are kept. */
 const EVENT_FIELDS = {
-  NOTIFY_START: z
-    .object({ call_start: callStart, pbx_call_id: text, caller_id: text, called_did: text })
-    .loose(),
-  NOTIFY_INTERNAL: z
-    .object({
-      call_start: callStart,
-      pbx_call_id: text,
-      caller_id: text,
-      called_did: text,
-      internal: optional,
-    })
-    .loose(),
-  NOTIFY_ANSWER: z
-    .object({
-      call_start: callStart,
-      pbx_call_id: text,
-      caller_id: text,
-      destination: text,
-      internal: optional,
-    })
-    .loose(),
+  NOTIFY_START: z.object({ ...callFields, caller_id: text, called_did: text }).loose(),
+  NOTIFY_INTERNAL: z.object({ ...callFields, caller_id: text, called_did: text, internal: optional }).loose(),
+  NOTIFY_ANSWER: z.object({ ...callFields, caller_id: text, destination: text, internal: optional }).loose(),
   NOTIFY_END: z
-    .object({
-      call_start: callStart,
-      pbx_call_id: text,
-      caller_id: text,
-      called_did: text,
-      internal: optional,
-      duration: seconds,
-      disposition: text,
-      status_code: optional,
-      is_recorded: optional,
-      call_id_with_rec: optional,
-    })
+    .object({ ...callFields, caller_id: text, called_did: text, internal: optional, ...ending })
     .loose(),
-  NOTIFY_OUT_START: z
-    .object({
-      call_start: callStart,
-      pbx_call_id: text,
-      destination: text,
-      internal: optional,
-    })
-    .loose(),
+  NOTIFY_OUT_START: z.object({ ...callFields, destination: text, internal: optional }).loose(),
   NOTIFY_OUT_END: z
-    .object({
-      call_start: callStart,
-      pbx_call_id: text,
-      destination: text,
-      internal: optional,
-      caller_id: optional,
-      duration: seconds,
-      disposition: text,
-      status_code: optional,
-      is_recorded: optional,
-      call_id_with_rec: optional,
-    })
+    .object({ ...callFields, destination: text, internal: optional, caller_id: optional, ...ending })
     .loose(),
   NOTIFY_RECORD: z.object({ pbx_call_id: text, call_id_with_rec: text }).loose(),
 } satisfies Record<ZadarmaEventName, z.ZodType>;
 
 /** `call_start` is wall-clock time in the PBX's time zone (the cabinet setting), without an offset. */
-export function wallClockToUtc(local: string, timeZone: string): Date {
+export function callStartToUtc(local: string, timeZone: string): Date {
   const [y, mo, d, h, mi, s] = local.split(/[- :]/).map(Number);
-  const asUtc = Date.UTC(y, mo - 1, d, h, mi, s);
-  const offset = (at: number) => {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat('en-US', {
-        timeZone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      })
-        .formatToParts(at)
-        .map((p) => [p.type, Number(p.value)]),
-    );
-    return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) - at;
-  };
-  // The offset at the guessed instant, then again at the corrected one (exact outside DST switch hours).
-  return new Date(asUtc - offset(asUtc - offset(asUtc)));
+  return wallClockToUtc(Date.UTC(y, mo - 1, d, h, mi, s), timeZone);
 }
 
 /** Zadarma `disposition` → our final status; "cancel" is the caller hanging up while it rang: missed. */
@@ -169,7 +115,7 @@ export function zadarmaEvent(
 ): ProviderEvent {
   const key = `${event}:${f.pbx_call_id}:${f.internal ?? ''}:${f.destination ?? f.call_id_with_rec ?? ''}`;
   const base = { key, providerCallId: f.pbx_call_id };
-  const startedAt = f.call_start ? wallClockToUtc(f.call_start, timeZone) : null;
+  const startedAt = f.call_start ? callStartToUtc(f.call_start, timeZone) : null;
   const zadarma = { event, ...f };
   switch (event) {
     case 'NOTIFY_START':

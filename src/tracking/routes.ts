@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { findSiteByKey, findSiteOfVisit, type Site } from '../sites/store.js';
-import { recordPageHit, recordPing } from './visits.js';
+import { recordLeaseRequest, recordPageHit, recordPing } from './visits.js';
 
 const visitorId = z.string().regex(/^[A-Za-z0-9_.-]{8,64}$/, 'must be 8-64 letters, digits, _ . or -');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(4096);
@@ -31,6 +31,8 @@ const visitBody = z
   .strict();
 
 const pingBody = z.object({ visit: z.uuid(), leave: z.boolean().optional() }).strict();
+
+const leaseBody = z.object({ site: z.string().min(1).max(64), visitor: visitorId, visit: z.uuid() }).strict();
 
 /** Collection endpoints the widget calls from any site: CORS-open, small bodies. */
 export function trackingRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -62,6 +64,12 @@ export function trackingRoutes(app: FastifyInstance, ctx: AppContext): void {
       ip: req.ip,
       userAgent: req.headers['user-agent'],
     });
+  });
+
+  // Site `leaseOn: visible`: the widget asks for the visit's number once one of the site's numbers is shown.
+  r.post('/t/lease', { bodyLimit, schema: { hide: true, body: leaseBody } }, async (req) => {
+    const site = await siteFor(ctx, req.body.site, null, req.headers.origin);
+    return recordLeaseRequest(ctx, site, { visitorId: req.body.visitor, visitId: req.body.visit });
   });
 
   r.post('/t/ping', { bodyLimit, schema: { hide: true, body: pingBody } }, async (req) => {

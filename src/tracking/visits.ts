@@ -3,6 +3,7 @@ import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { displayPhone, phoneDigitVariants } from '../phone/phone.js';
+import { noteVisitWritten } from '../reports/rollup.js';
 import type { Site } from '../sites/store.js';
 import { classifyTraffic } from './channel.js';
 import { describeDevice } from './device.js';
@@ -47,6 +48,8 @@ export interface PageHitResult {
   number: ShownNumber | null;
   replace: Array<{ e164: string; digits: string[] }>;
   heartbeatSeconds: number;
+  /** No number yet: the widget asks POST /t/lease once one of the site's numbers is visible. */
+  deferred: boolean;
 }
 
 interface VisitRow {
@@ -55,29 +58,29 @@ interface VisitRow {
   last_seen_at: Date;
   number_id: string | null;
   number_method: string;
-  is_bot: boolean;
   e164: string | null;
+  /** The visit's pool: chosen at its start, or (visits older than lazy leasing) its number's pool. */
   pool_id: string | null;
+}
+
+/** The number a visit shows, or none yet: `deferred` until the widget asks for it (site `leaseOn: visible`). */
+interface VisitNumber {
+  e164: string | null;
+  deferred: boolean;
 }
 
 /**
  * A page load of the widget: continues the visit (records the page view, keeps its number) or starts a
- * new one (classifies traffic, looks up region and device, chooses and leases a number).
+ * new one (classifies traffic, looks up region and device, chooses and leases a number). A site with
+ * `leaseOn: visible` leases pool numbers only on POST /t/lease (recordLeaseRequest), so a page that never
+ * shows a number never takes one from the pool.
  */
 export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<PageHitResult> {
   const { site } = hit;
   const now = ctx.clock.now();
   const visitorId = hit.visitorId ?? randomUUID();
   const result = await ctx.db.tx(async (q) => {
-    const existing = hit.visitId
-      ? await q.query<VisitRow>(
-          `SELECT v.id, v.visitor_id, v.last_seen_at, v.number_id, v.number_method, v.is_bot, n.e164, n.pool_id
-             FROM visits v LEFT JOIN numbers n ON n.account_id = v.account_id AND n.id = v.number_id
-            WHERE v.account_id = $1 AND v.site_id = $2 AND v.id = $3`,
-          [site.accountId, site.id, hit.visitId],
-        )
-      : [];
-    const visit = existing[0];
+    const visit = hit.visitId ? await lockVisit(q, site, hit.visitId) : null;
     if (
       visit &&
       visit.visitor_id === visitorId &&
@@ -91,25 +94,11 @@ export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<Page
         [site.accountId, visit.id, now, hit.gaSessions],
       );
       await insertPageView(q, site.accountId, visit.id, hit, now);
-      let e164 = visit.e164;
-      if (visit.number_method === 'pool' && visit.pool_id) {
-        const held = holdUntil(now, site.freezeMinutes, false);
-        const alive = await touchLease(q, site.accountId, visit.id, now, held, false);
-        if (!alive) {
-          const leased = await leaseFromPool(
-            q,
-            site,
-            leaseRequest(site, visit.pool_id, visit.id, visitorId, now),
-          );
-          e164 = leased?.e164 ?? site.defaultNumber;
-          await q.query('UPDATE visits SET number_id = $3 WHERE account_id = $1 AND id = $2', [
-            site.accountId,
-            visit.id,
-            leased?.numberId ?? null,
-          ]);
-        }
-      }
-      return { visitId: visit.id, e164 };
+      const shown =
+        visit.number_method === 'pool' && visit.pool_id
+          ? await keepOrLease(q, site, visit, visit.pool_id, now, site.leaseOn === 'load')
+          : { e164: visit.e164, deferred: false };
+      return { visitId: visit.id, ...shown };
     }
     return startVisit(q, ctx, hit, visitorId, now);
   });
@@ -119,7 +108,98 @@ export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<Page
     number: result.e164 ? shownNumber(result.e164) : null,
     replace: site.replaceNumbers.map((e164) => ({ e164, digits: phoneDigitVariants(e164) })),
     heartbeatSeconds: HEARTBEAT_SECONDS,
+    deferred: result.deferred,
   };
+}
+
+export interface LeaseRequestInput {
+  visitorId: string;
+  visitId: string;
+}
+
+/**
+ * POST /t/lease: one of the site's numbers is now on screen (or touched), so the visit gets its number.
+ * Idempotent: a visit that already holds a live lease gets the same number back (the lease is extended,
+ * as by a heartbeat). Static and default visits get the number they already have.
+ */
+export async function recordLeaseRequest(
+  ctx: AppContext,
+  site: Site,
+  input: LeaseRequestInput,
+): Promise<{ visit: string; number: ShownNumber | null }> {
+  const now = ctx.clock.now();
+  const e164 = await ctx.db.tx(async (q) => {
+    const visit = await lockVisit(q, site, input.visitId);
+    if (!visit || visit.visitor_id !== input.visitorId)
+      throw new HttpError(404, 'unknown_visit', `visit: ${input.visitId} is not a visit of this visitor`);
+    await q.query('UPDATE visits SET last_seen_at = $3, left_at = NULL WHERE account_id = $1 AND id = $2', [
+      site.accountId,
+      visit.id,
+      now,
+    ]);
+    if (visit.number_method === 'pool' && visit.pool_id)
+      return (await keepOrLease(q, site, visit, visit.pool_id, now, true)).e164;
+    return visit.number_method === 'default' ? site.defaultNumber : visit.e164;
+  });
+  return { visit: input.visitId, number: e164 ? shownNumber(e164) : null };
+}
+
+/**
+ * Reads a visit of the site for the rest of the transaction. Two tabs of one visit loading pages or asking
+ * for its number at once must not lease two numbers, so the visit is locked first, then read in a statement
+ * of its own (on PostgreSQL a locking join would show the other tab's new number_id without its number).
+ */
+async function lockVisit(q: Queryable, site: Site, visitId: string): Promise<VisitRow | null> {
+  await q.query('SELECT 1 FROM visits WHERE account_id = $1 AND site_id = $2 AND id = $3 FOR UPDATE', [
+    site.accountId,
+    site.id,
+    visitId,
+  ]);
+  const rows = await q.query<VisitRow>(
+    `SELECT v.id, v.visitor_id, v.last_seen_at, v.number_id, v.number_method, n.e164,
+            coalesce(v.pool_id, n.pool_id) AS pool_id
+       FROM visits v LEFT JOIN numbers n ON n.account_id = v.account_id AND n.id = v.number_id
+      WHERE v.account_id = $1 AND v.site_id = $2 AND v.id = $3`,
+    [site.accountId, site.id, visitId],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * A pool visit's number: its live lease (extended), else a new lease when `lease` is set, else none yet.
+ */
+async function keepOrLease(
+  q: Queryable,
+  site: Site,
+  visit: VisitRow,
+  poolId: string,
+  now: Date,
+  lease: boolean,
+): Promise<VisitNumber> {
+  const held = holdUntil(now, site.freezeMinutes, false);
+  if (visit.number_id && (await touchLease(q, site.accountId, visit.id, now, held, false)))
+    return { e164: visit.e164, deferred: false };
+  if (!lease) return { e164: null, deferred: true };
+  return { e164: await leaseVisitNumber(q, site, visit.id, visit.visitor_id, poolId, now), deferred: false };
+}
+
+/** Leases a pool number and records it on the visit; on exhaustion without sharing the visit shows the default. */
+async function leaseVisitNumber(
+  q: Queryable,
+  site: Site,
+  visitId: string,
+  visitorId: string,
+  poolId: string,
+  now: Date,
+): Promise<string | null> {
+  const leased = await leaseFromPool(q, site, leaseRequest(site, poolId, visitId, visitorId, now));
+  await q.query('UPDATE visits SET number_id = $3, number_method = $4 WHERE account_id = $1 AND id = $2', [
+    site.accountId,
+    visitId,
+    leased?.numberId ?? null,
+    leased ? 'pool' : 'default',
+  ]);
+  return leased?.e164 ?? site.defaultNumber;
 }
 
 async function startVisit(
@@ -128,7 +208,7 @@ async function startVisit(
   hit: PageHit,
   visitorId: string,
   now: Date,
-): Promise<{ visitId: string; e164: string | null }> {
+): Promise<{ visitId: string } & VisitNumber> {
   const { site } = hit;
   const traffic = classifyTraffic({ landingUrl: hit.url, referrer: hit.referrer, siteDomains: site.domains });
   const device = describeDevice(hit.userAgent);
@@ -162,9 +242,10 @@ async function startVisit(
   await q.query(
     `INSERT INTO visits (account_id, id, site_id, visitor_id, started_at, last_seen_at, channel, source, medium,
        campaign, content, keyword, gclid, yclid, fbclid, ga_client_id, ym_uid, referrer, landing_url, ip, country,
-       region, city, device_type, browser, os, is_bot, number_method, static_rule_id, page_views, ga_sessions)
+       region, city, device_type, browser, os, is_bot, number_method, static_rule_id, number_id, pool_id, page_views,
+       ga_sessions)
      VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,
-       $28,1,$29)`,
+       $28,$29,$30,1,$31)`,
     [
       site.accountId,
       visitId,
@@ -194,37 +275,28 @@ async function startVisit(
       device.isBot,
       source.kind,
       source.kind === 'static' ? source.ruleId : null,
+      source.kind === 'static' ? source.numberId : null,
+      source.kind === 'pool' ? source.poolId : null,
       hit.gaSessions,
     ],
   );
+  await noteVisitWritten(q, { accountId: site.accountId, siteId: site.id }, now);
   await insertPageView(q, site.accountId, visitId, hit, now);
 
-  let numberId: string | null = null;
-  let e164: string | null = site.defaultNumber;
-  let method: string = source.kind;
   if (source.kind === 'static') {
     const rows = await q.query<{ e164: string }>(
       'SELECT e164 FROM numbers WHERE account_id = $1 AND id = $2',
       [site.accountId, source.numberId],
     );
-    numberId = source.numberId;
-    e164 = rows[0]?.e164 ?? site.defaultNumber;
-  } else if (source.kind === 'pool') {
-    const leased = await leaseFromPool(q, site, leaseRequest(site, source.poolId, visitId, visitorId, now));
-    if (leased) {
-      numberId = leased.numberId;
-      e164 = leased.e164;
-    } else {
-      method = 'default';
-    }
+    return { visitId, e164: rows[0]?.e164 ?? site.defaultNumber, deferred: false };
   }
-  await q.query('UPDATE visits SET number_id = $3, number_method = $4 WHERE account_id = $1 AND id = $2', [
-    site.accountId,
+  if (source.kind === 'default') return { visitId, e164: site.defaultNumber, deferred: false };
+  if (site.leaseOn === 'visible') return { visitId, e164: null, deferred: true };
+  return {
     visitId,
-    numberId,
-    method,
-  ]);
-  return { visitId, e164 };
+    e164: await leaseVisitNumber(q, site, visitId, visitorId, source.poolId, now),
+    deferred: false,
+  };
 }
 
 function leaseRequest(

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
+import { pageQuery } from '../http/validate.js';
 import { EVENT_TYPES } from './events.js';
 import { replayDelivery } from './worker.js';
 
@@ -132,8 +133,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
           .object({
             status: z.enum(['pending', 'succeeded', 'failed']).optional(),
             type: z.enum(EVENT_TYPES).optional(),
-            limit: z.coerce.number().int().min(1).max(500).default(50),
-            offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+            ...pageQuery,
           })
           .strict(),
       },

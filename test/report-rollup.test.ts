@@ -1,0 +1,119 @@
+// The daily visit rollup (src/reports/rollup.ts) must not change a single number: every report is fetched
+// through the API with the rollup in place and again on raw rows only, over a seeded random dataset, and
+// the two responses must be identical — with the rollup covering part of the period, all of it, after a
+// visit written for an already rolled-up day, and across a change of the site's time zone.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DAYS, FIRST_DAY, generateReportData } from '../bench/report-data.js';
+import { DIMENSIONS } from '../src/reports/dimensions.js';
+import { addDays } from '../src/reports/period.js';
+import { dropVisitRollup, refreshVisitRollups, withRollup } from '../src/reports/rollup.js';
+import { postVisit, type TestEnv, testEnv } from './helpers.js';
+
+const LAST_DAY = addDays(FIRST_DAY, DAYS - 1);
+
+describe('reports on the daily rollup equal reports on raw visits', () => {
+  let env: TestEnv;
+  let site: { accountId: string; siteId: string };
+  let siteKey: string;
+
+  beforeAll(async () => {
+    env = await testEnv(`${LAST_DAY}T12:00:00Z`);
+    site = await generateReportData(env.db, env.app, env.key, { visits: 4000, calls: 400 });
+    siteKey = (await env.api('GET', `/api/v1/sites/${site.siteId}`)).json().siteKey;
+  }, 600_000);
+  afterAll(() => env.close());
+
+  /** A report set covering every dimension, the rollup's filters and the ones it lacks, and comparisons. */
+  function urls(): string[] {
+    const q = (params: Record<string, string>) =>
+      new URLSearchParams({ siteId: site.siteId, ...params }).toString();
+    const all = { from: FIRST_DAY, to: LAST_DAY };
+    const middle = { from: '2026-09-10', to: '2026-09-20' };
+    const list: string[] = [];
+    for (const d of DIMENSIONS) {
+      list.push(`${d}?${q({ ...all, limit: '1000' })}`);
+      list.push(`${d}?${q({ ...middle, compare: 'previous', limit: '1000' })}`);
+    }
+    const filterSets: Record<string, string>[] = [
+      { channel: 'paid_search' },
+      { source: 'yandex', device: 'mobile' },
+      { region: 'Москва' },
+      { channel: 'referral', class: 'targeted' },
+      { campaign: 'yandex_divany', keyword: 'диван купить' },
+    ];
+    for (const d of ['keyword', 'region', 'landing_page'])
+      for (const filters of filterSets) list.push(`${d}?${q({ ...all, ...filters, limit: '1000' })}`);
+    for (const interval of ['day', 'week', 'month']) list.push(`timeseries?${q({ ...all, interval })}`);
+    return list;
+  }
+
+  async function fetchAll(): Promise<unknown[]> {
+    const bodies: unknown[] = [];
+    for (const url of urls()) {
+      const res = await env.api('GET', `/api/v1/reports/${url}`);
+      expect(res.statusCode, url).toBe(200);
+      bodies.push({ url, body: res.json() });
+    }
+    return bodies;
+  }
+
+  async function rollUp(now: string) {
+    while (await refreshVisitRollups(env.db, new Date(now))) {}
+  }
+
+  /** Reports with the rollup as it stands, then with it removed: they must be identical. */
+  async function expectSameAsRaw() {
+    const rolled = await fetchAll();
+    await dropVisitRollup(env.db, site);
+    expect(rolled).toEqual(await fetchAll());
+  }
+
+  const rolledTo = async () => (await withRollup(env.db, { ...site, timeZone: 'Europe/Moscow' })).rolledTo;
+
+  it('with the rollup covering the first half of the period, then all of it', async () => {
+    await rollUp('2026-09-15T12:00:00Z');
+    expect(await rolledTo()).toBe('2026-09-15');
+    await expectSameAsRaw();
+    await rollUp(`${LAST_DAY}T23:00:00Z`); // 02:00 the next day in Moscow
+    expect(await rolledTo()).toBe(addDays(LAST_DAY, 1));
+    const [rows] = await env.db.query<{ n: number }>('SELECT count(*)::int AS n FROM visit_daily');
+    expect(rows.n).toBeGreaterThan(0);
+    await expectSameAsRaw();
+  }, 600_000);
+
+  it('reads the rollup where it covers the period (a changed rollup row changes the report)', async () => {
+    const q = `siteId=${site.siteId}&from=${FIRST_DAY}&to=${LAST_DAY}`;
+    const visits = async () => (await env.api('GET', `/api/v1/reports/channel?${q}`)).json().totals.visits;
+    const raw = await visits();
+    await rollUp(`${LAST_DAY}T23:00:00Z`);
+    await env.db.query(
+      `UPDATE visit_daily SET visits = visits + 1000
+        WHERE ctid = (SELECT ctid FROM visit_daily WHERE site_id = $1 LIMIT 1)`,
+      [site.siteId],
+    );
+    expect(await visits()).toBe(raw + 1000);
+    await dropVisitRollup(env.db, site);
+    expect(await visits()).toBe(raw);
+  }, 600_000);
+
+  it('a visit written for a rolled-up day moves rolled_to back to that day', async () => {
+    await rollUp(`${LAST_DAY}T23:00:00Z`);
+    env.clock.set('2026-09-01T10:00:00Z');
+    const res = await postVisit(env.app, { site: siteKey, url: 'https://divany.example/?utm_source=late' });
+    expect(res.statusCode).toBe(200);
+    expect(await rolledTo()).toBe('2026-09-01');
+    await expectSameAsRaw();
+  }, 600_000);
+
+  it('after a change of the site time zone: ignored at once, rebuilt in the new zone by the next pass', async () => {
+    await rollUp(`${LAST_DAY}T23:00:00Z`);
+    const patch = await env.api('PATCH', `/api/v1/sites/${site.siteId}`, { timeZone: 'Asia/Yekaterinburg' });
+    expect(patch.statusCode).toBe(200);
+    const stale = await withRollup(env.db, { ...site, timeZone: 'Asia/Yekaterinburg' });
+    expect(stale.rolledTo).toBeNull();
+    await rollUp(`${LAST_DAY}T23:00:00Z`);
+    const rebuilt = await withRollup(env.db, { ...site, timeZone: 'Asia/Yekaterinburg' });
+    expect(rebuilt.rolledTo).toBe(addDays(LAST_DAY, 1)); // 04:00 the next day in Yekaterinburg
+    await expectSameAsRaw();
+  }, 600_000);
+});
