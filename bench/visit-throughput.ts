@@ -30,7 +30,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,14 +38,24 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { fmt, percentile, pgReachable, redact } from './common.js';
+import {
+  cpuMicros,
+  DEFAULT_PG,
+  fmt,
+  machineBusyMicros,
+  percentile,
+  pgReachable,
+  portOf,
+  postgresMicros,
+  redact,
+  sleep,
+} from './common.js';
 
 type Target = 'bare' | 'pglite' | 'postgres';
 type Scenario = 'new' | 'mixed';
 
 const CHROME_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
-const DEFAULT_PG = 'postgres://postgres@127.0.0.1:5432/ringtrace_bench';
 
 // ---------------------------------------------------------------------------------------------------
 // Child: one server under test.
@@ -212,59 +222,6 @@ function bareApp(): FastifyInstance {
   return app;
 }
 
-function cpuMicros(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-/** USER_HZ: /proc counts CPU time in ticks of 1/100 s on every mainstream Linux build. */
-const TICK_MICROS = 10_000;
-
-/** Busy CPU time of the whole machine so far, in microseconds, from /proc/stat; null off Linux. */
-function machineBusyMicros(): number | null {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal: everything but idle and iowait is busy.
-    return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + (fields[7] ?? 0)) * TICK_MICROS;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * CPU time so far of every process named postgres (server and backends), in microseconds; null off
- * Linux. The bench's pool connections live through warm-up and measurement, so the difference across
- * the measurement is the PostgreSQL work it caused, plus whatever other clients of the server did.
- */
-function postgresMicros(): number | null {
-  try {
-    let ticks = 0;
-    for (const pid of readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      } catch {
-        continue; // exited meanwhile
-      }
-      // The command name is parenthesized and may hold spaces; the numeric fields follow the last ')'.
-      const close = stat.lastIndexOf(')');
-      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
-      const rest = stat.slice(close + 2).split(' ');
-      ticks += Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14 and 15 of proc(5))
-    }
-    return ticks * TICK_MICROS;
-  } catch {
-    return null;
-  }
-}
-
-function portOf(app: FastifyInstance): number {
-  const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('server has no TCP address');
-  return address.port;
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Orchestrator and load generator.
 
@@ -337,10 +294,6 @@ function delta(after: number | null, before: number | null): number | null {
 
 function sum(a: number | null, b: number | null): number | null {
   return a !== null && b !== null ? a + b : null;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 interface Visit {

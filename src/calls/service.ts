@@ -129,7 +129,10 @@ export async function processCall(
     if (site) await changes.captureCaller(site.id, state.caller, rows[0].id);
     if (site) await reclassifyCaller(q, site, state.caller, rows[0].id);
     await changes.emit(ctx.clock.now(), rows[0].id);
-    if (site) await enqueueCallConversions(q, ctx.clock, accountId, site.id, rows[0].id);
+    // Only an ended call can qualify as a conversion (its talk time, so its class, is final then).
+    if (site && state.status !== 'ringing' && state.status !== 'answered') {
+      await enqueueCallConversions(q, ctx.clock, accountId, site.id, rows[0].id);
+    }
     await announceCall(q, accountId, rows[0].id);
     return rows[0].id;
   });

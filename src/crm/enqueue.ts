@@ -15,19 +15,6 @@ export interface PushPayload {
 
 const isCrmEvent = (type: string): type is CrmEvent => (CRM_EVENTS as readonly string[]).includes(type);
 
-/** Whether any active CRM connection of the account pushes one of these events (so calls are tracked). */
-export async function crmWantsEvents(
-  q: Queryable,
-  accountId: string,
-  types: readonly string[],
-): Promise<boolean> {
-  const rows = await q.query(
-    'SELECT 1 FROM crm_connections WHERE account_id = $1 AND active AND events && $2::text[] LIMIT 1',
-    [accountId, types],
-  );
-  return rows.length > 0;
-}
-
 /**
  * Queues a push per active connection that wants this event for the call's or lead's site. Called by
  * emitEvent inside the change's transaction, so the push is stored exactly when the change is. One job per

@@ -70,31 +70,40 @@ export function flowReferences(flow: Flow): { employees: string[]; groups: strin
   return { employees: [...employees], groups: [...groups] };
 }
 
-interface EmployeeRow {
-  id: string;
-  name: string;
-  endpoints: Endpoint[];
-  available: boolean;
-}
-
-/** The account's employees and groups that a flow refers to (groups' members included). */
+/** The account's employees and groups that a flow refers to (groups' members included), in one round trip. */
 export async function loadDirectory(q: Queryable, accountId: string, flow: Flow): Promise<Directory> {
   const refs = flowReferences(flow);
-  const groups = refs.groups.length
-    ? await q.query<{ id: string; name: string; members: string[] }>(
-        'SELECT id, name, members FROM employee_groups WHERE account_id = $1 AND id = ANY($2::uuid[])',
-        [accountId, refs.groups],
-      )
-    : [];
-  const employeeIds = [...new Set([...refs.employees, ...groups.flatMap((g) => g.members)])];
-  const employees = employeeIds.length
-    ? await q.query<EmployeeRow>(
-        'SELECT id, name, endpoints, available FROM employees WHERE account_id = $1 AND id = ANY($2::uuid[])',
-        [accountId, employeeIds],
-      )
-    : [];
-  return {
-    employees: new Map(employees.map((e) => [e.id, e])),
-    groups: new Map(groups.map((g) => [g.id, g])),
-  };
+  if (refs.employees.length === 0 && refs.groups.length === 0)
+    return { employees: new Map(), groups: new Map() };
+  const rows = await q.query<{
+    kind: 'group' | 'employee';
+    id: string;
+    name: string;
+    members: string[] | null;
+    endpoints: Endpoint[] | null;
+    available: boolean | null;
+  }>(
+    `SELECT 'group' AS kind, id, name, members, NULL::jsonb AS endpoints, NULL::boolean AS available
+       FROM employee_groups WHERE account_id = $1 AND id = ANY($3::uuid[])
+     UNION ALL
+     SELECT 'employee', e.id, e.name, NULL::uuid[], e.endpoints, e.available
+       FROM employees e
+      WHERE e.account_id = $1
+        AND (e.id = ANY($2::uuid[]) OR e.id IN (
+          SELECT unnest(g.members) FROM employee_groups g WHERE g.account_id = $1 AND g.id = ANY($3::uuid[])))`,
+    [accountId, refs.employees, refs.groups],
+  );
+  const employees = new Map<string, Employee>();
+  const groups = new Map<string, EmployeeGroup>();
+  for (const r of rows) {
+    if (r.kind === 'group') groups.set(r.id, { id: r.id, name: r.name, members: r.members ?? [] });
+    else
+      employees.set(r.id, {
+        id: r.id,
+        name: r.name,
+        endpoints: r.endpoints ?? [],
+        available: r.available === true,
+      });
+  }
+  return { employees, groups };
 }

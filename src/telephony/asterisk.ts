@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import type { Endpoint } from '../flows/model.js';
 import { type StepResult, step } from '../flows/step.js';
-import { flowForNumber } from '../flows/store.js';
+import { flowForCall, numberRoute } from '../flows/store.js';
 import { type AppContext, createContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { parseOrThrow } from '../http/validate.js';
@@ -130,8 +130,8 @@ export function asteriskHookRoutes(app: FastifyInstance, ctx: AppContext): void 
       }
       return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(body);
     };
-    const known = await flowForNumber(ctx.db, hook.account_id, to);
-    if (!known.siteId && !known.flow) return plain('', `${to} is not a tracking number`);
+    const route = await numberRoute(ctx.db, hook.account_id, to);
+    if (!route?.siteId) return plain('', `${to} is not a tracking number`);
     const ref = { id: hook.id, accountId: hook.account_id };
     const callId = await recordCallEvent(ctx, ref, {
       key: `route:${q.uniqueid}`,
@@ -141,11 +141,11 @@ export function asteriskHookRoutes(app: FastifyInstance, ctx: AppContext): void 
       payload: { from, to, startedAt: now.toISOString(), asterisk: { uniqueid: q.uniqueid, route: true } },
     });
     // Now that the call is attributed, a branch may serve its region.
-    const found = await flowForNumber(ctx.db, hook.account_id, to, callId);
-    if (!found.flow) return plain('', 'the site has no default call flow');
-    const flow = found.flow.definition;
+    const found = await flowForCall(ctx.db, hook.account_id, route, callId);
+    if (!found) return plain('', 'the site has no default call flow');
+    const flow = found.definition;
     const answer = asteriskDialString(
-      step(flow, null, { kind: 'start' }, { now, timeZone: found.timeZone ?? 'UTC' }),
+      step(flow, null, { kind: 'start' }, { now, timeZone: route.timeZone ?? 'UTC' }),
       { tech: hook.channel_tech, trunk: hook.trunk },
     );
     return answer.dial === null ? plain('', answer.reason) : plain(answer.dial);

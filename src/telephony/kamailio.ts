@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { CallEvent } from '../calls/reducer.js';
 import type { Endpoint } from '../flows/model.js';
 import { type StepResult, step, targetLabel } from '../flows/step.js';
-import { flowForNumber } from '../flows/store.js';
+import { flowForCall, numberRoute } from '../flows/store.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { parseOrThrow } from '../http/validate.js';
@@ -180,8 +180,8 @@ export function kamailioHookRoutes(app: FastifyInstance, ctx: AppContext): void 
       const startedAt = fromKamailioTime(r.inviteTs) ?? now;
       const from = r.caller ? (parsePhone(r.caller) ?? r.caller) : null;
       const to = parsePhone(r.callee) ?? r.callee;
-      const known = await flowForNumber(ctx.db, hook.accountId, to);
-      if (!known.siteId && !known.flow) {
+      const route = await numberRoute(ctx.db, hook.accountId, to);
+      if (!route?.siteId) {
         // Not one of ours: Kamailio answers 404 and no call is recorded.
         return reply.code(404).send({ error: 'unknown_number', message: `${to} is not a tracking number` });
       }
@@ -197,15 +197,15 @@ export function kamailioHookRoutes(app: FastifyInstance, ctx: AppContext): void 
         },
       });
       // Now that the call is attributed, a branch may serve its region.
-      const found = await flowForNumber(ctx.db, hook.accountId, to, callId);
+      const flow = await flowForCall(ctx.db, hook.accountId, route, callId);
       let answer: RouteAnswer;
-      if (!found.flow) {
+      if (!flow) {
         answer = { reject: 480, reason: 'the site has no default call flow' };
       } else {
-        const flow = found.flow.definition;
+        const definition = flow.definition;
         answer = routeAnswer(
-          flow,
-          step(flow, null, { kind: 'start' }, { now, timeZone: found.timeZone ?? 'UTC' }),
+          definition,
+          step(definition, null, { kind: 'start' }, { now, timeZone: route.timeZone ?? 'UTC' }),
         );
       }
       if (answer.reject) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CALL_SELECT, callView } from '../calls/view.js';
-import { crmWantsEvents, enqueueCrmPushes } from '../crm/enqueue.js';
+import { enqueueCrmPushes } from '../crm/enqueue.js';
 import type { Queryable } from '../db/db.js';
 
 export const EVENT_TYPES = [
@@ -168,11 +168,13 @@ export async function trackCallChanges(
   accountId: string,
   by: { integrationId: string; providerCallId: string } | { siteId: string },
 ): Promise<CallChangeTracker> {
-  const wanted = await q.query(
-    'SELECT 1 FROM webhooks WHERE account_id = $1 AND active AND events && $2::text[] LIMIT 1',
+  // One round trip on the routing path: does any webhook subscription or CRM connection want call events?
+  const [wanted] = await q.query<{ any: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM webhooks WHERE account_id = $1 AND active AND events && $2::text[])
+         OR EXISTS (SELECT 1 FROM crm_connections WHERE account_id = $1 AND active AND events && $2::text[]) AS any`,
     [accountId, CALL_EVENT_TYPES],
   );
-  if (wanted.length === 0 && !(await crmWantsEvents(q, accountId, CALL_EVENT_TYPES))) return noopTracker;
+  if (!wanted.any) return noopTracker;
   const before = await snapshotCalls(q, accountId, by);
   return {
     captureCaller: (siteId, caller, exceptId) =>
