@@ -318,7 +318,9 @@ async function main(): Promise<void> {
   const client = stats(ok.map((r) => r.ms));
   const server = stats(after.elapsedMs);
   const n = results.length;
-  const perCall = (micros: number | null) => (micros === null ? '—' : (micros / 1000 / n).toFixed(2));
+  // A process that exits between two readings takes its CPU time with it: a negative delta is unknown.
+  const perCall = (micros: number | null) =>
+    micros === null || micros < 0 ? '—' : (micros / 1000 / n).toFixed(2);
   console.log(
     `\nRouting decisions at ${rate}/s for ${seconds} s (Kamailio route), PostgreSQL ${pgVersion}, ${availableParallelism()} CPUs`,
   );
