@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { sqlConditions } from '../db/conditions.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
@@ -101,19 +102,17 @@ export function costRoutes(app: FastifyInstance, ctx: AppContext): void {
       async (req) => {
         const site = await siteOf(req.accountId, req.params.siteId);
         const f = req.query;
-        const where = ['account_id = $1', 'site_id = $2'];
-        const params: unknown[] = [req.accountId, site.id];
-        const add = (sql: string, value: unknown) => {
-          params.push(value);
-          where.push(sql.replaceAll('?', `$${params.length}`));
-        };
+        const { add, params, sql } = sqlConditions(
+          ['account_id = $1', 'site_id = $2'],
+          [req.accountId, site.id],
+        );
         if (f.from) add('date >= ?::date', f.from);
         if (f.to) add('date <= ?::date', f.to);
         if (f.source) add('lower(source) = lower(?)', f.source);
         if (f.medium) add('lower(medium) = lower(?)', f.medium);
         if (f.campaign) add('(lower(campaign) = lower(?) OR campaign_id = ?)', f.campaign);
         if (f.importId) add('import_id = ?', f.importId);
-        const w = where.join(' AND ');
+        const w = sql();
         const [totals] = await ctx.db.query<Record<string, unknown>>(
           `SELECT count(*)::int AS n, coalesce(sum(impressions), 0)::float8 AS impressions,
                   coalesce(sum(clicks), 0)::float8 AS clicks, coalesce(sum(cost_minor), 0)::float8 AS cost_minor

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { sqlConditions } from '../db/conditions.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
@@ -121,16 +122,11 @@ export async function operatorRoutes(app: FastifyInstance, ctx: AppContext): Pro
       { schema: { tags: ['operator'], security, querystring: numbersQuery } },
       async (req) => {
         const f = req.query;
-        const where: string[] = ['true'];
-        const params: unknown[] = [];
-        const add = (sql: string, value: unknown) => {
-          params.push(value);
-          where.push(sql.replaceAll('?', `$${params.length}`));
-        };
+        const { add, params, sql } = sqlConditions();
         if (f.state) add('state = ?', f.state);
         if (f.region) add('lower(region) = lower(?)', f.region);
         if (f.accountId) add('account_id = ?', f.accountId);
-        const whereSql = where.join(' AND ');
+        const whereSql = sql();
         const total = await db.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM inventory_numbers WHERE ${whereSql}`,
           params,
@@ -165,15 +161,10 @@ export async function operatorRoutes(app: FastifyInstance, ctx: AppContext): Pro
       { schema: { tags: ['operator'], security, querystring: transitionsQuery } },
       async (req) => {
         const f = req.query;
-        const where: string[] = ['true'];
-        const params: unknown[] = [];
-        const add = (sql: string, value: unknown) => {
-          params.push(value);
-          where.push(sql.replaceAll('?', `$${params.length}`));
-        };
+        const { add, params, sql } = sqlConditions();
         if (f.number) add('e164 = ?', parsePhone(f.number, 'RU') ?? f.number);
         if (f.accountId) add('account_id = ?', f.accountId);
-        const whereSql = where.join(' AND ');
+        const whereSql = sql();
         const total = await db.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM inventory_transitions WHERE ${whereSql}`,
           params,
