@@ -113,3 +113,17 @@ export const fmt = (n: number, digits = 1) =>
   Number.isFinite(n)
     ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
     : '—';
+
+/** A POST through the app with an API key, for setting a bench up through the product's own API. */
+export function setupApi(app: FastifyInstance, key: string) {
+  return async (url: string, payload: object) => {
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: `Bearer ${key}` },
+      payload,
+    });
+    if (res.statusCode >= 300) throw new Error(`setup ${url}: ${res.statusCode} ${res.body}`);
+    return res.json();
+  };
+}

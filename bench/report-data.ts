@@ -12,6 +12,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../src/db/db.js';
+import { setupApi } from './common.js';
 
 /** The data covers the 90 local days (Moscow time) from FIRST_DAY. */
 export const FIRST_DAY = '2026-08-01';
@@ -125,16 +126,7 @@ export async function generateReportData(
   key: string,
   o: { visits: number; calls: number; progress?: (step: string) => void },
 ): Promise<{ accountId: string; siteId: string }> {
-  const api = async (url: string, payload: object) => {
-    const res = await app.inject({
-      method: 'POST',
-      url,
-      headers: { authorization: `Bearer ${key}` },
-      payload,
-    });
-    if (res.statusCode >= 300) throw new Error(`setup ${url}: ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
+  const api = setupApi(app, key);
   const site = await api('/api/v1/sites', {
     name: 'Диваны на заказ',
     defaultNumber: '+7 (495) 123-45-67',

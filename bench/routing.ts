@@ -35,6 +35,7 @@ import {
   portOf,
   postgresMicros,
   redact,
+  setupApi,
   sleep,
 } from './common.js';
 
@@ -74,19 +75,15 @@ async function serve(opts: { pg: string; history: number; live: number; pool: nu
   });
   const accountId = await createAccount(db, clock, 'Bench');
   const { key } = await createApiKey(db, clock, accountId, 'bench');
-  const api = async (method: 'POST', url: string, payload: object) => {
-    const res = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload });
-    if (res.statusCode >= 300) throw new Error(`setup ${url}: ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
-  const site = await api('POST', '/api/v1/sites', {
+  const api = setupApi(app, key);
+  const site = await api('/api/v1/sites', {
     name: 'Диваны на заказ',
     timeZone: 'Europe/Moscow',
     defaultNumber: '+7 (495) 123-45-67',
     replaceNumbers: ['+7 (495) 123-45-67'],
   });
   for (let i = 0; i < opts.pool; i++) {
-    await api('POST', `/api/v1/sites/${site.id}/numbers`, {
+    await api(`/api/v1/sites/${site.id}/numbers`, {
       number: `+74997${String(i).padStart(6, '0')}`,
       kind: 'pool',
     });
@@ -97,10 +94,10 @@ async function serve(opts: { pg: string; history: number; live: number; pool: nu
     ['Борис', 'sip:102@pbx.example.com'],
     ['Вера', 'sip:103@pbx.example.com'],
   ]) {
-    members.push((await api('POST', '/api/v1/employees', { name, endpoints: [{ kind: 'sip', uri }] })).id);
+    members.push((await api('/api/v1/employees', { name, endpoints: [{ kind: 'sip', uri }] })).id);
   }
-  const group = await api('POST', '/api/v1/employee-groups', { name: 'Продажи', members });
-  await api('POST', `/api/v1/sites/${site.id}/flows`, {
+  const group = await api('/api/v1/employee-groups', { name: 'Продажи', members });
+  await api(`/api/v1/sites/${site.id}/flows`, {
     name: 'Офис',
     isDefault: true,
     flow: {
@@ -117,7 +114,7 @@ async function serve(opts: { pg: string; history: number; live: number; pool: nu
       },
     },
   });
-  const kamailio = await api('POST', '/api/v1/integrations/kamailio', { name: 'Kamailio' });
+  const kamailio = await api('/api/v1/integrations/kamailio', { name: 'Kamailio' });
 
   const visit = async (n: number) => {
     const res = await app.inject({

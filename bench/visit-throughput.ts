@@ -48,6 +48,7 @@ import {
   portOf,
   postgresMicros,
   redact,
+  setupApi,
   sleep,
 } from './common.js';
 
@@ -123,16 +124,7 @@ async function serve(
 
   const accountId = await createAccount(db, systemClock, 'Bench account');
   const { key } = await createApiKey(db, systemClock, accountId, 'bench');
-  const api = async (url: string, payload: object) => {
-    const res = await app.inject({
-      method: 'POST',
-      url,
-      headers: { authorization: `Bearer ${key}` },
-      payload,
-    });
-    if (res.statusCode >= 300) throw new Error(`setup ${url}: ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
+  const api = setupApi(app, key);
   const site = await api('/api/v1/sites', {
     name: 'Диваны на заказ',
     defaultNumber: '+7 (495) 123-45-67',
