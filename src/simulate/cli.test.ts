@@ -49,6 +49,9 @@ describe('simulate arguments', () => {
     expect(parseSimulateArgs(['--keep-alive-min', '0.5']).keepAliveMinutes).toBe(0.5);
     expect(() => parseSimulateArgs(['--keep-alive-min', '6'])).toThrow(/--keep-alive-min/);
     expect(() => parseSimulateArgs(['--pool', 'half'])).toThrow(/callmatrix/);
+    expect(parseSimulateArgs([]).callShare).toBe(0.04);
+    expect(parseSimulateArgs(['--call-share', '0.25']).callShare).toBe(0.25);
+    expect(() => parseSimulateArgs(['--call-share', '1.5'])).toThrow(/--call-share/);
   });
 });
 

@@ -20,7 +20,7 @@ import { generateTrace, type Trace } from './traffic.js';
 export const simulateUsage = `usage: ringtrace simulate [--days D] [--visitors-per-day V] [--freeze-min F]
   [--pool N|min|0.5min|0.75min|1.1min|1.5min|ctm|utmstat|callmatrix|seed10] [--policy naive|smart]
   [--techniques all|none|t1,t2,…] [--exhaustion default|share] [--matrix] [--concurrency C] [--window-ms W]
-  [--keep-alive-min K] [--seed S] [--json] [--sizes]
+  [--keep-alive-min K] [--call-share C] [--seed S] [--json] [--sizes]
 
 Generates D days of V visits a day (seeded), replays them through the real widget and webhook code on a
 fresh in-memory PGlite database (or a new schema of DATABASE_URL, dropped afterwards) and prints how many
@@ -32,7 +32,9 @@ policy's). --matrix replays the same trace with all techniques, each one switche
 a table. --concurrency (PostgreSQL only, default 8) runs actions of different visitors less than
 --window-ms (default 5000) apart at once. --sizes prints the pool sizes of the trace (minimum, rules of
 thumb, the sizing model's 99% pool over the trace's holds) without replaying it. --keep-alive-min (default 5,
-at most 5) is the longest silence of an open page in the trace: 0.5 replays the widget's real 30 s beats.`;
+at most 5) is the longest silence of an open page in the trace: 0.5 replays the widget's real 30 s beats.
+--call-share (default 0.04) is the share of human visits that call: more calls measure accuracy more finely
+on the same visits.`;
 
 export class SimulateUsageError extends Error {}
 
@@ -48,6 +50,8 @@ export interface SimulateArgs {
   matrix: boolean;
   sizes: boolean;
   keepAliveMinutes: number;
+  /** Share of human visits that call (traffic `callShare`); the visits are the same whatever it is. */
+  callShare: number;
   concurrency: number;
   windowMs: number;
   seed: number;
@@ -68,6 +72,7 @@ export function parseSimulateArgs(args: string[]): SimulateArgs {
       matrix: { type: 'boolean', default: false },
       sizes: { type: 'boolean', default: false },
       'keep-alive-min': { type: 'string', default: '5' },
+      'call-share': { type: 'string', default: '0.04' },
       concurrency: { type: 'string', default: '8' },
       'window-ms': { type: 'string', default: '5000' },
       seed: { type: 'string', default: '1' },
@@ -104,6 +109,7 @@ export function parseSimulateArgs(args: string[]): SimulateArgs {
     matrix: values.matrix,
     sizes: values.sizes,
     keepAliveMinutes: num('keep-alive-min', values['keep-alive-min'], 0.25, 5),
+    callShare: num('call-share', values['call-share'], 0, 1),
     concurrency: Math.floor(num('concurrency', values.concurrency, 1, 64)),
     windowMs: num('window-ms', values['window-ms'], 0, 3_600_000),
     seed: Math.floor(num('seed', values.seed, 0, 2 ** 32 - 1)),
@@ -198,6 +204,7 @@ export async function simulateCommand(args: string[], databaseUrl: string | unde
     days: a.days,
     visitorsPerDay: a.visitorsPerDay,
     keepAliveMinutes: a.keepAliveMinutes,
+    callShare: a.callShare,
   });
   if (a.sizes) {
     console.log(JSON.stringify(traceSizes(trace, a.days, a.freezeMinutes)));
