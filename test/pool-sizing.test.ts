@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAccount, createApiKey } from '../src/accounts/keys.js';
-import { postPing, postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
+import {
+  callEvents,
+  postCallEvents,
+  postPing,
+  postVisit,
+  setupSite,
+  type TestEnv,
+  testEnv,
+} from './helpers.js';
 
 const paid = 'https://divany.example/sofas?utm_source=google&utm_medium=cpc&utm_campaign=brand';
 
@@ -63,9 +71,16 @@ describe('pool sizing API', () => {
       visits: 4,
       poolSize: 2,
       freezeMinutes: 15,
+      exhaustionPolicy: 'default',
+      callsDuringVisit: 0,
+      callsInFreezeAfterVisit: 0,
+      duringVisitShare: 0.5,
       targetAccuracy: 0.99,
       peakHeld: 3,
       recommended: 3,
+      recommendedServed: 3,
+      // Without sharing, a visit shown the default number loses its calls; the others are exact.
+      callAccuracyAtCurrentSize: 0.75,
       servedShareAtCurrentSize: 0.75,
       unservedAtCurrentSize: 1,
       exhaustions: 1,
@@ -76,20 +91,34 @@ describe('pool sizing API', () => {
       freezeMinutes: 5,
       peakHeld: 3,
       recommended: 3,
+      recommendedServed: 3,
     });
     const cell = (size: number, freeze: number) =>
       body.whatIf.find(
         (w: { size: number; freezeMinutes: number }) => w.size === size && w.freezeMinutes === freeze,
       );
-    expect(cell(2, 15)).toEqual({ size: 2, freezeMinutes: 15, servedShare: 0.75, unserved: 1 });
-    expect(cell(3, 20)).toEqual({ size: 3, freezeMinutes: 20, servedShare: 1, unserved: 0 });
+    expect(cell(2, 15)).toEqual({
+      size: 2,
+      freezeMinutes: 15,
+      callAccuracy: 0.75,
+      servedShare: 0.75,
+      unserved: 1,
+    });
+    expect(cell(3, 20)).toEqual({ size: 3, freezeMinutes: 20, callAccuracy: 1, servedShare: 1, unserved: 0 });
     // Freeze 30: A [0,35) B [1,36) C [2,34) are all still frozen when D arrives at 09:30 (D [30,61)).
-    expect(cell(3, 30)).toEqual({ size: 3, freezeMinutes: 30, servedShare: 0.75, unserved: 1 });
-    expect(cell(4, 30)).toEqual({ size: 4, freezeMinutes: 30, servedShare: 1, unserved: 0 });
+    expect(cell(3, 30)).toEqual({
+      size: 3,
+      freezeMinutes: 30,
+      callAccuracy: 0.75,
+      servedShare: 0.75,
+      unserved: 1,
+    });
+    expect(cell(4, 30)).toEqual({ size: 4, freezeMinutes: 30, callAccuracy: 1, servedShare: 1, unserved: 0 });
     expect(body.byFreeze.find((f: { freezeMinutes: number }) => f.freezeMinutes === 30)).toEqual({
       freezeMinutes: 30,
       peakHeld: 4,
       recommended: 4,
+      recommendedServed: 4,
     });
     // Sizes: current 2, peak 3, ceil(3 × 0.5, 0.75, 1.1, 1.5) = 2, 3, 4, 5; freezes 5, 10, 15, 20, 30.
     expect([...new Set(body.whatIf.map((w: { size: number }) => w.size))]).toEqual([2, 3, 4, 5]);
@@ -157,6 +186,52 @@ describe('pool sizing API', () => {
       exhaustions: 1,
       undersized: true,
     });
+  });
+
+  it('sizes a sharing pool for its calls, with the call timing of its own calls', async () => {
+    const s = await setupSite(env, { poolSize: 1, site: { exhaustionPolicy: 'share' } });
+    const a = await visit(s.site.siteKey);
+    // Two calls while A alone holds the number and is on the page: exact, attributed as active.
+    for (const second of [20, 40]) {
+      env.clock.set(`2026-11-02T09:00:${second}Z`);
+      const { events } = callEvents({ from: '+79161234567', to: a.number.e164, at: env.clock.now() });
+      expect((await postCallEvents(env.app, s.integration, events)).statusCode).toBe(200);
+    }
+    env.clock.set('2026-11-02T09:01:00Z');
+    const b = await visit(s.site.siteKey);
+    expect(b.number.e164).toBe(a.number.e164); // shared
+    env.clock.set('2026-11-02T09:02:00Z');
+    await postPing(env.app, { visit: a.visit, leave: true });
+    env.clock.set('2026-11-02T09:04:00Z');
+    await postPing(env.app, { visit: b.visit, leave: true });
+    env.clock.set('2026-11-02T10:00:00Z');
+    const poolId = await homePool(s.site.id);
+    const body = (
+      await env.api('GET', `/api/v1/sites/${s.site.id}/pools/${poolId}/sizing?target=0.6`)
+    ).json();
+    // Holds (minutes): A [0,17) on the page until 2; B [1,19) on the page until 4. Call timing: 2 of 2 calls
+    // on the page, shrunk towards ½ by 10 prior calls: (2 + 5) / 12 = 7/12 on the page.
+    // One number, shared: A wins 0–1, ties with B 1–2 (½), then B is on the page or seen last: A gets 0.75
+    // of its page calls and none of its freeze calls; B ties 1–2, then wins: 5/6 of page calls, all freeze.
+    const d = 7 / 12;
+    const accuracy = (d * 0.75 + d * (5 / 6) + (1 - d)) / 2;
+    expect(body).toMatchObject({
+      visits: 2,
+      poolSize: 1,
+      exhaustionPolicy: 'share',
+      callsDuringVisit: 2,
+      callsInFreezeAfterVisit: 0,
+      peakHeld: 2,
+      // 0.67 of calls right with one number meets 0.6; only two numbers serve 60% of visits a free one.
+      recommended: 1,
+      recommendedServed: 2,
+      servedShareAtCurrentSize: 0.5,
+      undersized: false,
+    });
+    expect(body.duringVisitShare).toBeCloseTo(d, 6);
+    expect(body.callAccuracyAtCurrentSize).toBeCloseTo(accuracy, 6);
+    const strict = (await env.api('GET', `/api/v1/sites/${s.site.id}/pools/${poolId}/sizing`)).json();
+    expect(strict).toMatchObject({ recommended: 2, undersized: true });
   });
 
   it('ends a lease handed over to the same visitor at the handover', async () => {

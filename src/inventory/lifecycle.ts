@@ -3,8 +3,8 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db, Queryable } from '../db/db.js';
 import { type PeriodicWorker, runPeriodically } from '../jobs/periodic.js';
-import { sizePool } from '../pool-sizing/model.js';
-import { countExhaustions, poolDemands } from '../pool-sizing/store.js';
+import { callTimingOf, type ExhaustionPolicy, sizePool } from '../pool-sizing/model.js';
+import { countExhaustions, poolDemands, singleHolderCalls } from '../pool-sizing/store.js';
 import type { Logger } from '../webhooks/worker.js';
 
 /*
@@ -293,6 +293,7 @@ interface GrowPool {
   region: string | null;
   home_region: string | null;
   freeze_minutes: number;
+  exhaustion_policy: ExhaustionPolicy;
   max_size: number | null;
   checked_at: Date | null;
   size: number;
@@ -306,11 +307,12 @@ export const autoGrowSql = `coalesce(s.auto_grow, EXISTS (
  * Grows auto-grow pools. A pool is looked at when it recorded an exhaustion in the sizing window (a pool
  * whose recorded claims were all served cannot be under-sized at its current size); it grows when it
  * recorded exhaustions since the last pass or the sizing model finds it under-sized, to the recommended
- * size for 99% of the last 7 days' visits, capped by the pool's maxSize (or RINGTRACE_POOL_MAX_SIZE).
+ * size for 99% of in-freeze calls attributed right over the last 7 days under the site's exhaustion
+ * policy (with sharing that can be below the current size: then it does not grow), capped by the pool's maxSize (or RINGTRACE_POOL_MAX_SIZE).
  */
 async function growPools(deps: InventoryDeps, now: Date, summary: PassSummary): Promise<void> {
   const pools = await deps.db.query<GrowPool>(
-    `SELECT p.account_id, p.id, p.site_id, p.region, st.home_region, st.freeze_minutes, s.max_size, s.checked_at,
+    `SELECT p.account_id, p.id, p.site_id, p.region, st.home_region, st.freeze_minutes, st.exhaustion_policy, s.max_size, s.checked_at,
             (SELECT count(*)::int FROM numbers n WHERE n.account_id = p.account_id AND n.pool_id = p.id) AS size
        FROM pools p
        JOIN sites st ON st.account_id = p.account_id AND st.id = p.site_id
@@ -338,10 +340,13 @@ async function growPool(deps: InventoryDeps, pool: GrowPool, from: Date, now: Da
     const since = pool.checked_at && new Date(pool.checked_at) > from ? new Date(pool.checked_at) : from;
     const fresh = await countExhaustions(db, pool.account_id, pool.site_id, pool.id, since, now);
     const demands = await poolDemands(db, pool.account_id, pool.site_id, pool.id, from, now);
+    const calls = await singleHolderCalls(db, pool.account_id, pool.site_id, pool.id, from, now);
     const sizing = sizePool({
       demands,
       poolSize: pool.size,
       freezeMinutes: pool.freeze_minutes,
+      exhaustionPolicy: pool.exhaustion_policy,
+      callTiming: callTimingOf(calls),
       target: GROW_TARGET,
       freezes: [],
     });

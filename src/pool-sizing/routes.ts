@@ -6,14 +6,14 @@ import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
 import { pageQuery } from '../http/validate.js';
 import { findSite, type Site } from '../sites/store.js';
-import { sizePool } from './model.js';
-import { countExhaustions, type PoolRow, poolDemands, sitePools } from './store.js';
+import { callTimingOf, sizePool } from './model.js';
+import { countExhaustions, type PoolRow, poolDemands, singleHolderCalls, sitePools } from './store.js';
 
 const sizingQuery = z
   .object({
     /** The lease history looked at: the last `days` days up to now. */
     days: z.coerce.number().int().min(1).max(90).default(7),
-    /** Share of visits that must find a free number. */
+    /** Share of in-freeze calls that must be attributed to the right visit. */
     target: z.coerce.number().min(0.5).max(0.9999).default(0.99),
   })
   .strict();
@@ -32,7 +32,8 @@ const poolParams = z.object({ siteId: z.uuid(), poolId: z.uuid() });
 
 /**
  * Pool sizing from the recorded lease history (DESIGN §5): the peak of simultaneously held numbers, the
- * size needed for a target accuracy, a what-if table of pool size × freeze time, and the exhaustion
+ * size needed for a target share of in-freeze calls attributed right under the site's exhaustion policy
+ * (and the size at which that share of visits finds a free number), a what-if table of pool size × freeze time, and the exhaustion
  * events that signal an under-sized pool.
  */
 export function poolSizingRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -48,11 +49,19 @@ export function poolSizingRoutes(app: FastifyInstance, ctx: AppContext): void {
   async function sizing(site: Site, pool: PoolRow, days: number, target: number) {
     const to = ctx.clock.now();
     const from = new Date(to.getTime() - days * 86_400_000);
-    const [demands, exhaustions] = await Promise.all([
+    const [demands, exhaustions, calls] = await Promise.all([
       poolDemands(db, site.accountId, site.id, pool.id, from, to),
       countExhaustions(db, site.accountId, site.id, pool.id, from, to),
+      singleHolderCalls(db, site.accountId, site.id, pool.id, from, to),
     ]);
-    const s = sizePool({ demands, poolSize: pool.size, freezeMinutes: site.freezeMinutes, target });
+    const s = sizePool({
+      demands,
+      poolSize: pool.size,
+      freezeMinutes: site.freezeMinutes,
+      exhaustionPolicy: site.exhaustionPolicy,
+      callTiming: callTimingOf(calls),
+      target,
+    });
     return {
       poolId: pool.id,
       poolName: pool.name,
@@ -63,9 +72,15 @@ export function poolSizingRoutes(app: FastifyInstance, ctx: AppContext): void {
       visits: s.demands,
       poolSize: s.poolSize,
       freezeMinutes: s.freezeMinutes,
+      exhaustionPolicy: s.exhaustionPolicy,
+      callsDuringVisit: calls.active,
+      callsInFreezeAfterVisit: calls.frozen,
+      duringVisitShare: s.duringVisitShare,
       targetAccuracy: s.targetAccuracy,
       peakHeld: s.peakHeld,
       recommended: s.recommended,
+      recommendedServed: s.recommendedServed,
+      callAccuracyAtCurrentSize: s.callAccuracyAtCurrentSize,
       servedShareAtCurrentSize: s.servedShareAtCurrentSize,
       unservedAtCurrentSize: s.unservedAtCurrentSize,
       exhaustions,

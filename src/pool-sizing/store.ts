@@ -106,3 +106,26 @@ export async function countExhaustions(
   );
   return rows[0].n;
 }
+
+/**
+ * The pool's calls in [from, to) that one lease held at the call's instant, split by whether that visit
+ * was on the page (attributed `active`) or frozen: how the site's calls fall in a hold (`callTimingOf`).
+ */
+export async function singleHolderCalls(
+  q: Queryable,
+  accountId: string,
+  siteId: string,
+  poolId: string,
+  from: Date,
+  to: Date,
+): Promise<{ active: number; frozen: number }> {
+  const rows = await q.query<{ active: number; frozen: number }>(
+    `SELECT count(*) FILTER (WHERE c.candidates->0->'reasons' @> '["active"]')::int AS active,
+            count(*) FILTER (WHERE c.candidates->0->'reasons' @> '["frozen"]')::int AS frozen
+       FROM calls c JOIN numbers n ON n.account_id = c.account_id AND n.id = c.number_id
+      WHERE c.account_id = $1 AND c.site_id = $2 AND n.pool_id = $3 AND c.method = 'dynamic'
+        AND jsonb_array_length(c.candidates) = 1 AND c.started_at >= $4 AND c.started_at < $5`,
+    [accountId, siteId, poolId, from, to],
+  );
+  return rows[0];
+}
