@@ -93,6 +93,10 @@ describe('rules of thumb', () => {
       paidVisits: 12,
       minPool: 6,
       modelNeeded99: 6,
+      // Sharing one of six numbers that free together would leave two visits a tie: 11/12 of calls right.
+      modelCalls99Share: 6,
+      modelCalls99Default: 6,
+      duringVisitShare: 0.5,
       ctm: 1,
       utmstat: 2,
       callmatrix: 2,

@@ -5,7 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { type Db, openDb } from '../db/db.js';
 import { migrate } from '../db/migrate.js';
-import { activeEnd, holdsAt, neededPoolSize } from '../pool-sizing/model.js';
+import {
+  activeEnd,
+  callTimingOf,
+  type Demand,
+  type ExhaustionPolicy,
+  sizePool,
+} from '../pool-sizing/model.js';
 import {
   minPoolOf,
   type Policy,
@@ -31,7 +37,8 @@ visits of the busiest day (market rules of thumb). Techniques: ${TECHNIQUES.join
 policy's). --matrix replays the same trace with all techniques, each one switched off, and none, and prints
 a table. --concurrency (PostgreSQL only, default 8) runs actions of different visitors less than
 --window-ms (default 5000) apart at once. --sizes prints the pool sizes of the trace (minimum, rules of
-thumb, the sizing model's 99% pool over the trace's holds) without replaying it. --keep-alive-min (default 5,
+thumb, the sizing model's pools for 99% of visits served and for 99% of in-freeze calls right, with
+sharing and with the default number, over the trace's holds) without replaying it. --keep-alive-min (default 5,
 at most 5) is the longest silence of an open page in the trace: 0.5 replays the widget's real 30 s beats.
 --call-share (default 0.04) is the share of human visits that call: more calls measure accuracy more finely
 on the same visits.`;
@@ -172,21 +179,46 @@ export function resolvePool(spec: string, minPool: number, stats: TrafficStats):
 
 /**
  * The pool sizes of a trace without replaying it: the theoretical minimum, the rules of thumb, and what
- * the product's sizing model (`neededPoolSize`, 99% of visits served) asks for when the recorded leases
- * are exactly the trace's visits (leave or last heartbeat + 60 s, plus the freeze; no stickiness hand-overs).
+ * the product's sizing model asks for when the recorded leases are exactly the trace's visits (leave or last
+ * heartbeat + 60 s, plus the freeze; no stickiness hand-overs): `modelNeeded99`, 99% of visits served;
+ * `modelCalls99Share` / `modelCalls99Default`, 99% of in-freeze calls right with overflow sharing / the
+ * default number, with the share of calls made on the page counted from the trace's calls in their holds
+ * as the product counts its single-holder calls (`duringVisitShare`).
  */
 export function traceSizes(trace: Trace, days: number, freezeMinutes: number) {
   const stats = trafficStats(trace, days);
   const minPool = minPoolOf(trace, freezeMinutes).peak;
-  const demands = trace.visits
-    .filter((v) => v.channel === 'paid' && !v.bot)
-    .map((v) => ({ start: v.start, activeEnd: activeEnd(v.end, v.leaveBeacon ? v.end : null) }));
+  const demandOf = new Map<number, Demand>();
+  for (const v of trace.visits)
+    if (v.channel === 'paid' && !v.bot)
+      demandOf.set(v.index, { start: v.start, activeEnd: activeEnd(v.end, v.leaveBeacon ? v.end : null) });
+  const calls = { active: 0, frozen: 0 };
+  for (const c of trace.calls) {
+    const d = demandOf.get(c.visit);
+    if (!d || c.at < d.start) continue;
+    if (c.at < d.activeEnd) calls.active++;
+    else if (c.at < d.activeEnd + freezeMinutes * 60_000) calls.frozen++;
+  }
+  const sized = (exhaustionPolicy: ExhaustionPolicy) =>
+    sizePool({
+      demands: [...demandOf.values()],
+      poolSize: 0,
+      freezeMinutes,
+      exhaustionPolicy,
+      callTiming: callTimingOf(calls),
+      target: 0.99,
+      freezes: [],
+    });
+  const share = sized('share');
   return {
     visits: trace.visits.length,
-    paidVisits: demands.length,
+    paidVisits: demandOf.size,
     freezeMin: freezeMinutes,
     minPool,
-    modelNeeded99: neededPoolSize(holdsAt(demands, freezeMinutes), 0.99),
+    modelNeeded99: share.recommendedServed,
+    modelCalls99Share: share.recommended,
+    modelCalls99Default: sized('default').recommended,
+    duringVisitShare: Math.round(share.duringVisitShare * 1000) / 1000,
     ...Object.fromEntries(
       (['ctm', 'utmstat', 'callmatrix', 'seed10'] as const).map((spec) => [
         spec,
