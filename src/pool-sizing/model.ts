@@ -59,6 +59,8 @@ const NO_NEED = -2;
 interface PoolReplay {
   /** Per hold (claim order): the index of the number it held, `NO_NUMBER` or `NO_NEED`. */
   numberOf: Int32Array;
+  /** Per hold: 1 when it shared its number (found none free), 0 when it took it free. */
+  shared: Uint8Array;
   /** Holds that found a free number (empty holds included). */
   served: number;
 }
@@ -75,19 +77,22 @@ function replayPool(holds: readonly Interval[], size: number, policy: Exhaustion
   const numbers = Math.max(0, Math.min(size, holds.length));
   const freesAt = new Float64Array(numbers);
   const heap = new BusyHeap(freesAt);
-  const free: number[] = [];
+  const free = new Int32Array(numbers);
+  let freeCount = 0;
   let opened = 0;
   let served = 0;
   const numberOf = new Int32Array(holds.length);
-  holds.forEach(({ start, end }, i) => {
+  const shared = new Uint8Array(holds.length);
+  for (let i = 0; i < holds.length; i++) {
+    const { start, end } = holds[i];
     if (!(end > start)) {
       numberOf[i] = NO_NEED;
       served++;
-      return;
+      continue;
     }
-    while (heap.size > 0 && freesAt[heap.top()] <= start) free.push(heap.pop());
-    const number = free.pop() ?? (opened < numbers ? opened++ : undefined);
-    if (number !== undefined) {
+    while (heap.size > 0 && freesAt[heap.top()] <= start) free[freeCount++] = heap.pop();
+    const number = freeCount > 0 ? free[--freeCount] : opened < numbers ? opened++ : NO_NUMBER;
+    if (number !== NO_NUMBER) {
       freesAt[number] = end;
       heap.push(number);
       served++;
@@ -97,9 +102,10 @@ function replayPool(holds: readonly Interval[], size: number, policy: Exhaustion
       freesAt[soonest] = Math.max(freesAt[soonest], end);
       heap.siftDownTop();
       numberOf[i] = soonest;
+      shared[i] = 1;
     } else numberOf[i] = NO_NUMBER;
-  });
-  return { numberOf, served };
+  }
+  return { numberOf, shared, served };
 }
 
 /**
@@ -172,70 +178,91 @@ function accuracySorted(
   policy: ExhaustionPolicy,
   timing: CallTiming,
 ): number {
-  if (holds.length === 0) return 1;
-  const { numberOf } = replayPool(holds, size, policy);
-  const byNumber = new Map<number, number[]>();
+  // Without sharing every served visit holds its number alone: its calls are exact, the others' lost.
+  if (policy === 'default') return replaySorted(holds, size).servedShare;
+  const { numberOf, shared } = replayPool(holds, size, policy);
+  // A number's holds fall into runs that overlap: one that took it free (the head), then the visits
+  // sharing it. Most runs are the head alone, exact; the others are ranked.
+  const headOf = new Int32Array(Math.max(0, Math.min(size, holds.length))).fill(-1);
+  const sharers = new Map<number, Hold[]>();
+  const settle = (head: number) => {
+    const run = sharers.get(head);
+    return run === undefined ? 1 : rankedRunShare(run, timing);
+  };
   let right = 0;
-  numberOf.forEach((number, i) => {
+  for (let i = 0; i < holds.length; i++) {
+    const number = numberOf[i];
     if (number === NO_NEED) right++;
-    else if (number !== NO_NUMBER) {
-      const list = byNumber.get(number);
-      if (list) list.push(i);
-      else byNumber.set(number, [i]);
+    else if (number === NO_NUMBER) continue;
+    else if (shared[i]) {
+      const head = headOf[number];
+      const run = sharers.get(head);
+      if (run) run.push(holds[i]);
+      else sharers.set(head, [holds[head], holds[i]]);
+    } else {
+      if (headOf[number] >= 0) right += settle(headOf[number]);
+      headOf[number] = i;
     }
-  });
-  for (const list of byNumber.values()) {
-    // A number's holds in claim order fall into runs that overlap (one owner, then the visits sharing it);
-    // a hold that starts after the run ends took the number free.
-    let run: Hold[] = [];
-    let runEnd = Number.NEGATIVE_INFINITY;
-    const settle = () => {
-      for (const hold of run) right += run.length === 1 ? 1 : winShare(hold, run, timing);
-    };
-    for (const i of list) {
-      const hold = holds[i];
-      if (hold.start >= runEnd) {
-        settle();
-        run = [];
-      }
-      run.push(hold);
-      runEnd = Math.max(runEnd, hold.end);
-    }
-    settle();
   }
-  return right / holds.length;
+  for (const head of headOf) if (head >= 0) right += settle(head);
+  return holds.length === 0 ? 1 : right / holds.length;
 }
 
-/** The expected share of `own`'s calls that the ranking gives to `own`, among the holds of its run. */
-function winShare(own: Hold, run: readonly Hold[], timing: CallTiming): number {
-  const activeEnd = Math.min(Math.max(own.activeEnd, own.start), own.end);
-  const onPage = activeEnd - own.start;
-  const frozen = own.end - activeEnd;
-  // Call density per millisecond in each part of the hold.
-  const pageDensity = onPage > 0 ? (frozen > 0 ? timing.duringVisitShare : 1) / onPage : 0;
-  const frozenDensity = frozen > 0 ? (onPage > 0 ? 1 - timing.duringVisitShare : 1) / frozen : 0;
-  const cuts = new Set([own.start, own.end, activeEnd]);
-  for (const h of run)
-    for (const t of [h.start, h.end, h.activeEnd]) if (t > own.start && t < own.end) cuts.add(t);
-  const points = [...cuts].sort((a, b) => a - b);
+/**
+ * The sum over a run of holds sharing one number of each hold's expected share of its calls that the
+ * ranking gives it. A sweep over the run's instants (starts, ends, leaves): between two instants the holds
+ * alive, those on the page and so the winner stay the same, and each winner is credited the calls it makes
+ * there (its call density × the length ÷ the winners).
+ */
+function rankedRunShare(run: readonly Hold[], timing: CallTiming): number {
+  const parts = run.map((h) => {
+    const pageEnd = Math.min(Math.max(h.activeEnd, h.start), h.end);
+    const onPage = pageEnd - h.start;
+    const frozen = h.end - pageEnd;
+    // Call density per millisecond in each part of the hold.
+    return {
+      pageEnd,
+      pageDensity: onPage > 0 ? (frozen > 0 ? timing.duringVisitShare : 1) / onPage : 0,
+      frozenDensity: frozen > 0 ? (onPage > 0 ? 1 - timing.duringVisitShare : 1) / frozen : 0,
+    };
+  });
+  const instants = [...new Set(run.flatMap((h, i) => [h.start, h.end, parts[i].pageEnd]))].sort(
+    (a, b) => a - b,
+  );
+  const byEnd = run.map((_, i) => i).sort((a, b) => run[a].end - run[b].end);
+  const alive = new Set<number>();
+  let nextStart = 0; // the run is in start order
+  let nextEnd = 0;
   let share = 0;
-  for (let k = 0; k + 1 < points.length; k++) {
-    const from = points[k];
-    const to = points[k + 1];
-    const mid = (from + to) / 2;
-    const density = mid < activeEnd ? pageDensity : frozenDensity;
-    share += (to - from) * density * rankingWin(own, run, mid);
+  for (let k = 0; k + 1 < instants.length; k++) {
+    const from = instants[k];
+    const length = instants[k + 1] - from;
+    while (nextEnd < byEnd.length && run[byEnd[nextEnd]].end <= from) alive.delete(byEnd[nextEnd++]);
+    while (nextStart < run.length && run[nextStart].start <= from) {
+      if (run[nextStart].end > from) alive.add(nextStart);
+      nextStart++;
+    }
+    if (alive.size === 0) continue;
+    // A holder on the page outranks every frozen one; holders on the page together tie.
+    let onPage = 0;
+    for (const i of alive) if (from < parts[i].pageEnd) onPage++;
+    if (onPage > 0) {
+      for (const i of alive) if (from < parts[i].pageEnd) share += (length * parts[i].pageDensity) / onPage;
+      continue;
+    }
+    // All frozen: the one seen last wins; equal last sightings tie.
+    let lastSeen = Number.NEGATIVE_INFINITY;
+    let ties = 0;
+    for (const i of alive) {
+      if (run[i].activeEnd > lastSeen) {
+        lastSeen = run[i].activeEnd;
+        ties = 1;
+      } else if (run[i].activeEnd === lastSeen) ties++;
+    }
+    for (const i of alive)
+      if (run[i].activeEnd === lastSeen) share += (length * parts[i].frozenDensity) / ties;
   }
   return share;
-}
-
-/** The chance that the ranking picks `own` for a call at `t` among the holds of the run alive then. */
-function rankingWin(own: Hold, run: readonly Hold[], t: number): number {
-  const alive = run.filter((h) => h.start <= t && t < h.end);
-  const onPage = alive.filter((h) => t < h.activeEnd);
-  if (onPage.length > 0) return onPage.includes(own) ? 1 / onPage.length : 0;
-  const lastSeen = Math.max(...alive.map((h) => h.activeEnd));
-  return own.activeEnd === lastSeen ? 1 / alive.filter((h) => h.activeEnd === lastSeen).length : 0;
 }
 
 /**
@@ -340,6 +367,8 @@ export function sizePool(input: SizingInput): Sizing {
   const policy = input.exhaustionPolicy;
   const timing = input.callTiming ?? callTimingOf({ active: 0, frozen: 0 });
   const accuracy = (holds: readonly Hold[], size: number) => accuracySorted(holds, size, policy, timing);
+  const servedSize = (holds: readonly Interval[], peak: number) =>
+    smallestReaching(peak, (size) => replaySorted(holds, size).servedShare >= input.target);
   // Starts do not depend on the freeze, so the demand is put in claim order once.
   const demands = byStart(input.demands);
   const byFreeze = freezes.map((f) => {
@@ -348,11 +377,13 @@ export function sizePool(input: SizingInput): Sizing {
     return {
       freezeMinutes: f,
       peakHeld: peak,
-      recommended: smallestReaching(peak, (size) => accuracy(holds, size) >= input.target),
-      recommendedServed: smallestReaching(
-        peak,
-        (size) => replaySorted(holds, size).servedShare >= input.target,
-      ),
+      // Without sharing the call accuracy is the served share: one search gives both.
+      ...(policy === 'default'
+        ? { recommended: servedSize(holds, peak), recommendedServed: servedSize(holds, peak) }
+        : {
+            recommended: smallestReaching(peak, (size) => accuracy(holds, size) >= input.target),
+            recommendedServed: servedSize(holds, peak),
+          }),
       holds,
     };
   });
@@ -367,7 +398,7 @@ export function sizePool(input: SizingInput): Sizing {
       whatIf.push({
         size,
         freezeMinutes: f,
-        callAccuracy: accuracy(holds, size),
+        callAccuracy: policy === 'default' ? r.servedShare : accuracy(holds, size),
         servedShare: r.servedShare,
         unserved: r.unserved,
       });
@@ -407,11 +438,10 @@ function byStart<T extends { start: number }>(items: readonly T[]): T[] {
 
 /** A min-heap of number indices keyed by the time each number frees. */
 class BusyHeap {
-  private readonly items: number[] = [];
-  constructor(private readonly freesAt: Float64Array) {}
-
-  get size(): number {
-    return this.items.length;
+  private readonly items: Int32Array;
+  size = 0;
+  constructor(private readonly freesAt: Float64Array) {
+    this.items = new Int32Array(freesAt.length);
   }
 
   top(): number {
@@ -420,21 +450,23 @@ class BusyHeap {
 
   push(number: number): void {
     const { items, freesAt } = this;
-    let i = items.push(number) - 1;
+    let i = this.size++;
+    items[i] = number;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (freesAt[items[parent]] <= freesAt[items[i]]) break;
-      [items[parent], items[i]] = [items[i], items[parent]];
+      if (freesAt[items[parent]] <= freesAt[number]) break;
+      items[i] = items[parent];
       i = parent;
     }
+    items[i] = number;
   }
 
   pop(): number {
     const { items } = this;
     const top = items[0];
-    const last = items.pop()!;
-    if (items.length > 0) {
-      items[0] = last;
+    this.size--;
+    if (this.size > 0) {
+      items[0] = items[this.size];
       this.siftDownTop();
     }
     return top;
@@ -442,17 +474,19 @@ class BusyHeap {
 
   /** Restores the order after the top's key grew. */
   siftDownTop(): void {
-    const { items, freesAt } = this;
+    const { items, freesAt, size } = this;
+    const moving = items[0];
+    const key = freesAt[moving];
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= size) break;
       const r = l + 1;
-      let m = i;
-      if (l < items.length && freesAt[items[l]] < freesAt[items[m]]) m = l;
-      if (r < items.length && freesAt[items[r]] < freesAt[items[m]]) m = r;
-      if (m === i) break;
-      [items[m], items[i]] = [items[i], items[m]];
-      i = m;
+      const child = r < size && freesAt[items[r]] < freesAt[items[l]] ? r : l;
+      if (freesAt[items[child]] >= key) break;
+      items[i] = items[child];
+      i = child;
     }
+    items[i] = moving;
   }
 }
