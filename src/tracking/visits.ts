@@ -3,7 +3,7 @@ import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { displayPhone, phoneDigitVariants } from '../phone/phone.js';
-import { noteVisitWritten } from '../reports/rollup.js';
+import { rolledToMovedBack, visitRollupLock } from '../reports/rollup.js';
 import type { Site } from '../sites/store.js';
 import { classifyTraffic } from './channel.js';
 import { describeDevice } from './device.js';
@@ -272,16 +272,19 @@ async function startVisit(
   const traffic = classifyTraffic({ landingUrl: hit.url, referrer: hit.referrer, siteDomains: site.domains });
   const device = describeDevice(hit.userAgent);
   const geo = ctx.geo.lookup(hit.ip);
+  // The site's static rules and pools in one statement, which also takes the report rollup's lock for the
+  // visit's insert below.
   const [{ rules, pools }] = await q.query<{
     rules: Array<{ id: string; priority: number; conditions: StaticRuleConditions; number_id: string }>;
     pools: PoolRef[];
   }>(
-    `SELECT (SELECT coalesce(json_agg(json_build_object('id', id, 'priority', priority, 'conditions', conditions,
+    `SELECT ${visitRollupLock('$3')},
+            (SELECT coalesce(json_agg(json_build_object('id', id, 'priority', priority, 'conditions', conditions,
                                                         'number_id', number_id)), '[]')
                FROM static_rules WHERE account_id = $1 AND site_id = $2) AS rules,
             (SELECT coalesce(json_agg(json_build_object('id', id, 'region', region)), '[]')
                FROM pools WHERE account_id = $1 AND site_id = $2) AS pools`,
-    [site.accountId, site.id],
+    [site.accountId, site.id, site.id],
   );
   const rule = matchStaticRule(rules, { traffic, landingUrl: hit.url });
   const source = chooseNumberSource({
@@ -296,7 +299,7 @@ async function startVisit(
   });
   const visitId = randomUUID();
   const channel = traffic.channel === 'internal' ? 'direct' : traffic.channel;
-  // The visit and its first page view in one statement.
+  // The visit, its first page view and the report rollup's note of it in one statement.
   await q.query(
     `WITH visit AS (
        INSERT INTO visits (account_id, id, site_id, visitor_id, started_at, last_seen_at, channel, source, medium,
@@ -304,7 +307,8 @@ async function startVisit(
          region, city, device_type, browser, os, is_bot, number_method, static_rule_id, number_id, pool_id,
          page_views, ga_sessions)
        VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,
-         $28,$29,$30,1,$31))
+         $28,$29,$30,1,$31)),
+     ${rolledToMovedBack('$1', '$3', '$5')}
      INSERT INTO page_views (account_id, id, visit_id, url, title, at) VALUES ($1, $32, $2, $18, $33, $5)`,
     [
       site.accountId,
@@ -342,7 +346,6 @@ async function startVisit(
       hit.title,
     ],
   );
-  await noteVisitWritten(q, { accountId: site.accountId, siteId: site.id }, now);
 
   if (source.kind === 'static') {
     const rows = await q.query<{ e164: string }>(
