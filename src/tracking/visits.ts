@@ -94,7 +94,7 @@ export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<Page
     visitor: visitorId,
     visit: result.visitId,
     number: result.e164 ? shownNumber(result.e164) : null,
-    replace: site.replaceNumbers.map((e164) => ({ e164, digits: phoneDigitVariants(e164) })),
+    replace: site.replaceNumbers.map((e164) => ({ e164, digits: shownNumber(e164).digits })),
     heartbeatSeconds: HEARTBEAT_SECONDS,
     deferred: result.deferred,
   };
@@ -425,6 +425,20 @@ export async function recordPing(
   return { alive: await touchLease(ctx.db, site.accountId, visitId, now, held, left) };
 }
 
+/**
+ * Shown numbers by E.164, since formatting one parses it with libphonenumber (tens of microseconds) and
+ * every page hit shows its number and the site's numbers to replace. Cleared when it outgrows any plausible
+ * set of numbers in use.
+ */
+const shownNumbers = new Map<string, Readonly<ShownNumber>>();
+const MAX_SHOWN_NUMBERS = 10_000;
+
 export function shownNumber(e164: string): ShownNumber {
-  return { e164, display: displayPhone(e164), digits: phoneDigitVariants(e164) };
+  let shown = shownNumbers.get(e164);
+  if (!shown) {
+    if (shownNumbers.size >= MAX_SHOWN_NUMBERS) shownNumbers.clear();
+    shown = Object.freeze({ e164, display: displayPhone(e164), digits: phoneDigitVariants(e164) });
+    shownNumbers.set(e164, shown);
+  }
+  return shown;
 }
