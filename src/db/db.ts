@@ -90,10 +90,11 @@ async function openPostgres(url: string, options: DbOptions): Promise<Db> {
   });
   // An idle client's network error must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  const statement = preparedStatements();
   return {
     kind: 'postgres',
     async query<T>(sql: string, params?: unknown[]) {
-      return (await pool.query(sql, params)).rows as T[];
+      return (await pool.query(statement(sql, params))).rows as T[];
     },
     async exec(sql: string) {
       await pool.query(sql);
@@ -104,7 +105,7 @@ async function openPostgres(url: string, options: DbOptions): Promise<Db> {
         await client.query('BEGIN');
         const result = await fn({
           async query<R>(sql: string, params?: unknown[]) {
-            return (await client.query(sql, params)).rows as R[];
+            return (await client.query(statement(sql, params))).rows as R[];
           },
         });
         await client.query('COMMIT');
@@ -122,6 +123,29 @@ async function openPostgres(url: string, options: DbOptions): Promise<Db> {
     async close() {
       await pool.end();
     },
+  };
+}
+
+/** Distinct statement texts prepared per connection at most; later ones run unnamed (parsed every time). */
+const MAX_PREPARED_STATEMENTS = 1000;
+
+/**
+ * Parameterised statements run as named prepared statements: PostgreSQL parses (and, once the plan cache
+ * settles on a generic plan, plans) each of them once per connection instead of on every execution, which
+ * is most of the server's work for the short statements of the hot paths (page hits, pings, claims).
+ * Names are per SQL text; the cap bounds the server memory per connection should some code build
+ * statement texts with values in them.
+ */
+function preparedStatements(): (sql: string, params?: unknown[]) => pg.QueryConfig {
+  const names = new Map<string, string>();
+  return (text, values) => {
+    if (!values?.length) return { text };
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_PREPARED_STATEMENTS) {
+      name = `rt${names.size}`;
+      names.set(text, name);
+    }
+    return { name, text, values };
   };
 }
 

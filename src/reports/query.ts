@@ -206,12 +206,15 @@ export function buildReportQuery(
 /**
  * Runs a report query with PostgreSQL's JIT compilation off. The cost-row LATERAL makes the planner's
  * estimate pass jit_above_cost, and compiling the query then took 1–15 s where running it takes well under
- * a second (BENCHMARKS.md, "Reports at 1 M visits"). SET LOCAL needs a transaction; PGlite has no JIT and
- * accepts the setting.
+ * a second (BENCHMARKS.md, "Reports at 1 M visits"). Statements run prepared (src/db/db.ts), and a report's
+ * best plan depends on its period and filters, so it is planned for its values every time rather than
+ * given a generic plan. Both are local to the transaction; PGlite has no JIT and accepts the setting.
  */
 export function runReportQuery(db: Db, q: BuiltQuery): Promise<Record<string, unknown>[]> {
   return db.tx(async (t) => {
-    await t.query('SET LOCAL jit = off');
+    await t.query(
+      "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)",
+    );
     return t.query<Record<string, unknown>>(q.sql, q.params);
   });
 }

@@ -45,14 +45,24 @@ export interface SiteRef {
   siteId: string;
 }
 
-/** In the transaction that inserts a visit: moves the site's `rolled_to` back if the visit is before it. */
-export async function noteVisitWritten(q: Queryable, site: SiteRef, startedAt: Date): Promise<void> {
-  await q.query(`SELECT pg_advisory_xact_lock_shared(${LOCK_CLASS}, hashtext($1))`, [site.siteId]);
-  await q.query(
-    `UPDATE visit_rollup_sites SET rolled_to = ($3::timestamptz AT TIME ZONE time_zone)::date
-      WHERE account_id = $1 AND site_id = $2 AND rolled_to > ($3::timestamptz AT TIME ZONE time_zone)::date`,
-    [site.accountId, site.siteId, startedAt],
-  );
+/**
+ * The transaction that inserts a visit moves the site's `rolled_to` back if the visit is before it, in two
+ * parts riding on the visit's own statements instead of round trips of their own: a statement before the
+ * visit's insert selects `visitRollupLock` (taking the per-site lock shared), and the statement inserting
+ * the visit carries `rolledToMovedBack`. They must be separate statements: one that waited for the lock
+ * would still read `rolled_to` from the snapshot it began with.
+ * `siteIdText`: the parameter holding the site id as text (hashed as the rollup pass hashes it).
+ */
+export function visitRollupLock(siteIdText: string): string {
+  return `pg_advisory_xact_lock_shared(${LOCK_CLASS}, hashtext(${siteIdText}))`;
+}
+
+/** The CTE moving `rolled_to` back to the day of a visit started at `startedAt` (see visitRollupLock). */
+export function rolledToMovedBack(accountId: string, siteId: string, startedAt: string): string {
+  const day = `(${startedAt}::timestamptz AT TIME ZONE time_zone)::date`;
+  return `rolled_to_moved_back AS (
+       UPDATE visit_rollup_sites SET rolled_to = ${day}
+        WHERE account_id = ${accountId} AND site_id = ${siteId} AND rolled_to > ${day})`;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { displayPhone, phoneDigitVariants } from '../phone/phone.js';
-import { noteVisitWritten } from '../reports/rollup.js';
+import { rolledToMovedBack, visitRollupLock } from '../reports/rollup.js';
 import type { Site } from '../sites/store.js';
 import { classifyTraffic } from './channel.js';
 import { describeDevice } from './device.js';
@@ -14,6 +14,7 @@ import {
   reclaimVisitorNumber,
   shareLeastBadNumber,
   touchLease,
+  touchLeaseCtes,
 } from './leases.js';
 import { chooseNumberSource, HEARTBEAT_SECONDS, holdUntil, type PoolRef } from './number-choice.js';
 import { matchStaticRule, type StaticRuleConditions } from './static-rules.js';
@@ -80,33 +81,20 @@ export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<Page
   const now = ctx.clock.now();
   const visitorId = hit.visitorId ?? randomUUID();
   const result = await ctx.db.tx(async (q) => {
-    const visit = hit.visitId ? await lockVisit(q, site, hit.visitId) : null;
-    if (
-      visit &&
-      visit.visitor_id === visitorId &&
-      now.getTime() - visit.last_seen_at.getTime() < VISIT_TIMEOUT_MS
-    ) {
-      // GA4 starts a new session after its own timeout; a conversion joins the latest one.
-      await q.query(
-        `UPDATE visits SET last_seen_at = $3, left_at = NULL, page_views = page_views + 1,
-           ga_sessions = coalesce($4, ga_sessions)
-          WHERE account_id = $1 AND id = $2`,
-        [site.accountId, visit.id, now, hit.gaSessions],
-      );
-      await insertPageView(q, site.accountId, visit.id, hit, now);
-      const shown =
-        visit.number_method === 'pool' && visit.pool_id
-          ? await keepOrLease(q, site, visit, visit.pool_id, now, site.leaseOn === 'load')
-          : { e164: visit.e164, deferred: false };
-      return { visitId: visit.id, ...shown };
-    }
-    return startVisit(q, ctx, hit, visitorId, now);
+    const visit = hit.visitId ? await continueVisit(q, site, hit, hit.visitId, visitorId, now) : null;
+    if (!visit) return startVisit(q, ctx, hit, visitorId, now);
+    if (visit.number_method !== 'pool' || !visit.pool_id)
+      return { visitId: visit.id, e164: visit.e164, deferred: false };
+    const shown = visit.touched
+      ? { e164: visit.e164, deferred: false }
+      : await leaseOrDefer(q, site, visit, visit.pool_id, now, site.leaseOn === 'load');
+    return { visitId: visit.id, ...shown };
   });
   return {
     visitor: visitorId,
     visit: result.visitId,
     number: result.e164 ? shownNumber(result.e164) : null,
-    replace: site.replaceNumbers.map((e164) => ({ e164, digits: phoneDigitVariants(e164) })),
+    replace: site.replaceNumbers.map((e164) => ({ e164, digits: shownNumber(e164).digits })),
     heartbeatSeconds: HEARTBEAT_SECONDS,
     deferred: result.deferred,
   };
@@ -145,6 +133,65 @@ export async function recordLeaseRequest(
 }
 
 /**
+ * The page hit of a visit continues it when the visit is this visitor's and was seen within the visit
+ * timeout (otherwise null: a new visit starts). The first statement updates and so locks the visit row:
+ * two tabs loading pages at once must not lease two numbers. The second reads the visit's number, records
+ * the page view and extends the live lease of a pool visit; being a statement of its own, it sees a number
+ * another tab leased while this one waited for the lock (a statement that waited still reads its own
+ * earlier snapshot). `touched`: a live lease was extended.
+ */
+async function continueVisit(
+  q: Queryable,
+  site: Site,
+  hit: PageHit,
+  visitId: string,
+  visitorId: string,
+  now: Date,
+): Promise<(VisitRow & { touched: boolean }) | null> {
+  // GA4 starts a new session after its own timeout; a conversion joins the latest one.
+  const locked = await q.query(
+    `UPDATE visits SET last_seen_at = $5, left_at = NULL, page_views = page_views + 1,
+       ga_sessions = coalesce($6, ga_sessions)
+      WHERE account_id = $1 AND site_id = $2 AND id = $3 AND visitor_id = $4 AND last_seen_at > $7
+      RETURNING id`,
+    [
+      site.accountId,
+      site.id,
+      visitId,
+      visitorId,
+      now,
+      hit.gaSessions,
+      new Date(now.getTime() - VISIT_TIMEOUT_MS),
+    ],
+  );
+  if (locked.length === 0) return null;
+  const [visit] = await q.query<VisitRow & { touched: number }>(
+    `WITH visit AS (
+       SELECT v.id, v.visitor_id, v.last_seen_at, v.number_id, v.number_method, n.e164,
+              coalesce(v.pool_id, n.pool_id) AS pool_id
+         FROM visits v LEFT JOIN numbers n ON n.account_id = v.account_id AND n.id = v.number_id
+        WHERE v.account_id = $1 AND v.id = $2),
+     page AS (
+       INSERT INTO page_views (account_id, id, visit_id, url, title, at) VALUES ($1, $6, $2, $7, $8, $3)),
+     ${touchLeaseCtes(
+       "EXISTS (SELECT 1 FROM visit WHERE number_method = 'pool' AND pool_id IS NOT NULL AND number_id IS NOT NULL)",
+     )}
+     SELECT visit.*, (SELECT count(*) FROM touched)::int AS touched FROM visit`,
+    [
+      site.accountId,
+      visitId,
+      now,
+      holdUntil(now, site.freezeMinutes, false),
+      false,
+      randomUUID(),
+      hit.url,
+      hit.title,
+    ],
+  );
+  return { ...visit, touched: visit.touched > 0 };
+}
+
+/**
  * Reads a visit of the site for the rest of the transaction. Two tabs of one visit loading pages or asking
  * for its number at once must not lease two numbers, so the visit is locked first, then read in a statement
  * of its own (on PostgreSQL a locking join would show the other tab's new number_id without its number).
@@ -179,6 +226,18 @@ async function keepOrLease(
   const held = holdUntil(now, site.freezeMinutes, false);
   if (visit.number_id && (await touchLease(q, site.accountId, visit.id, now, held, false)))
     return { e164: visit.e164, deferred: false };
+  return leaseOrDefer(q, site, visit, poolId, now, lease);
+}
+
+/** A pool visit without a live lease: a new lease when `lease` is set, else none yet. */
+async function leaseOrDefer(
+  q: Queryable,
+  site: Site,
+  visit: VisitRow,
+  poolId: string,
+  now: Date,
+  lease: boolean,
+): Promise<VisitNumber> {
   if (!lease) return { e164: null, deferred: true };
   return { e164: await leaseVisitNumber(q, site, visit.id, visit.visitor_id, poolId, now), deferred: false };
 }
@@ -213,18 +272,19 @@ async function startVisit(
   const traffic = classifyTraffic({ landingUrl: hit.url, referrer: hit.referrer, siteDomains: site.domains });
   const device = describeDevice(hit.userAgent);
   const geo = ctx.geo.lookup(hit.ip);
-  const rules = await q.query<{
-    id: string;
-    priority: number;
-    conditions: StaticRuleConditions;
-    number_id: string;
-  }>('SELECT id, priority, conditions, number_id FROM static_rules WHERE account_id = $1 AND site_id = $2', [
-    site.accountId,
-    site.id,
-  ]);
-  const pools = await q.query<PoolRef>(
-    'SELECT id, region FROM pools WHERE account_id = $1 AND site_id = $2',
-    [site.accountId, site.id],
+  // The site's static rules and pools in one statement, which also takes the report rollup's lock for the
+  // visit's insert below.
+  const [{ rules, pools }] = await q.query<{
+    rules: Array<{ id: string; priority: number; conditions: StaticRuleConditions; number_id: string }>;
+    pools: PoolRef[];
+  }>(
+    `SELECT ${visitRollupLock('$3')},
+            (SELECT coalesce(json_agg(json_build_object('id', id, 'priority', priority, 'conditions', conditions,
+                                                        'number_id', number_id)), '[]')
+               FROM static_rules WHERE account_id = $1 AND site_id = $2) AS rules,
+            (SELECT coalesce(json_agg(json_build_object('id', id, 'region', region)), '[]')
+               FROM pools WHERE account_id = $1 AND site_id = $2) AS pools`,
+    [site.accountId, site.id, site.id],
   );
   const rule = matchStaticRule(rules, { traffic, landingUrl: hit.url });
   const source = chooseNumberSource({
@@ -239,13 +299,17 @@ async function startVisit(
   });
   const visitId = randomUUID();
   const channel = traffic.channel === 'internal' ? 'direct' : traffic.channel;
+  // The visit, its first page view and the report rollup's note of it in one statement.
   await q.query(
-    `INSERT INTO visits (account_id, id, site_id, visitor_id, started_at, last_seen_at, channel, source, medium,
-       campaign, content, keyword, gclid, yclid, fbclid, ga_client_id, ym_uid, referrer, landing_url, ip, country,
-       region, city, device_type, browser, os, is_bot, number_method, static_rule_id, number_id, pool_id, page_views,
-       ga_sessions)
-     VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,
-       $28,$29,$30,1,$31)`,
+    `WITH visit AS (
+       INSERT INTO visits (account_id, id, site_id, visitor_id, started_at, last_seen_at, channel, source, medium,
+         campaign, content, keyword, gclid, yclid, fbclid, ga_client_id, ym_uid, referrer, landing_url, ip, country,
+         region, city, device_type, browser, os, is_bot, number_method, static_rule_id, number_id, pool_id,
+         page_views, ga_sessions)
+       VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,
+         $28,$29,$30,1,$31)),
+     ${rolledToMovedBack('$1', '$3', '$5')}
+     INSERT INTO page_views (account_id, id, visit_id, url, title, at) VALUES ($1, $32, $2, $18, $33, $5)`,
     [
       site.accountId,
       visitId,
@@ -278,10 +342,10 @@ async function startVisit(
       source.kind === 'static' ? source.numberId : null,
       source.kind === 'pool' ? source.poolId : null,
       hit.gaSessions,
+      randomUUID(),
+      hit.title,
     ],
   );
-  await noteVisitWritten(q, { accountId: site.accountId, siteId: site.id }, now);
-  await insertPageView(q, site.accountId, visitId, hit, now);
 
   if (source.kind === 'static') {
     const rows = await q.query<{ e164: string }>(
@@ -334,20 +398,7 @@ async function leaseFromPool(q: Queryable, site: Site, req: LeaseRequest): Promi
   return site.exhaustionPolicy === 'share' ? shareLeastBadNumber(q, req) : null;
 }
 
-async function insertPageView(
-  q: Queryable,
-  accountId: string,
-  visitId: string,
-  hit: PageHit,
-  now: Date,
-): Promise<void> {
-  await q.query(
-    'INSERT INTO page_views (account_id, id, visit_id, url, title, at) VALUES ($1,$2,$3,$4,$5,$6)',
-    [accountId, randomUUID(), visitId, hit.url, hit.title, now],
-  );
-}
-
-/** Heartbeat or leave: keeps the lease alive while the page is visible, then starts the freeze. */
+/** Heartbeat or leave, in one statement: keeps the lease alive while the page is visible, then starts the freeze. */
 export async function recordPing(
   ctx: AppContext,
   site: Site,
@@ -355,19 +406,39 @@ export async function recordPing(
   left: boolean,
 ): Promise<{ alive: boolean }> {
   const now = ctx.clock.now();
-  return ctx.db.tx(async (q) => {
-    const rows = await q.query(
-      `UPDATE visits SET last_seen_at = $4, left_at = CASE WHEN $5 THEN $4::timestamptz END
-        WHERE account_id = $1 AND site_id = $2 AND id = $3 RETURNING id`,
-      [site.accountId, site.id, visitId, now, left],
-    );
-    if (rows.length === 0)
-      throw new HttpError(404, 'unknown_visit', `visit: ${visitId} is not a visit of this site`);
-    const held = holdUntil(now, site.freezeMinutes, left);
-    return { alive: await touchLease(q, site.accountId, visitId, now, held, left) };
-  });
+  const held = holdUntil(now, site.freezeMinutes, left);
+  const [row] = await ctx.db.query<{ visits: number; pool: boolean; touched: number }>(
+    `WITH visit AS (
+       UPDATE visits SET last_seen_at = $3, left_at = CASE WHEN $5 THEN $3::timestamptz END
+        WHERE account_id = $1 AND site_id = $6 AND id = $2
+        RETURNING number_method = 'pool' AS pool),
+     ${touchLeaseCtes('EXISTS (SELECT 1 FROM visit)')}
+     SELECT (SELECT count(*) FROM visit)::int AS visits, coalesce((SELECT pool FROM visit), false) AS pool,
+            (SELECT count(*) FROM touched)::int AS touched`,
+    [site.accountId, visitId, now, held, left, site.id],
+  );
+  if (row.visits === 0)
+    throw new HttpError(404, 'unknown_visit', `visit: ${visitId} is not a visit of this site`);
+  if (row.touched > 0 || !row.pool) return { alive: row.touched > 0 };
+  // One statement reads the leases as they were when it began: a lease another tab's page hit made while
+  // this one waited for the visit row is found by a statement of its own.
+  return { alive: await touchLease(ctx.db, site.accountId, visitId, now, held, left) };
 }
 
+/**
+ * Shown numbers by E.164, since formatting one parses it with libphonenumber (tens of microseconds) and
+ * every page hit shows its number and the site's numbers to replace. Cleared when it outgrows any plausible
+ * set of numbers in use.
+ */
+const shownNumbers = new Map<string, Readonly<ShownNumber>>();
+const MAX_SHOWN_NUMBERS = 10_000;
+
 export function shownNumber(e164: string): ShownNumber {
-  return { e164, display: displayPhone(e164), digits: phoneDigitVariants(e164) };
+  let shown = shownNumbers.get(e164);
+  if (!shown) {
+    if (shownNumbers.size >= MAX_SHOWN_NUMBERS) shownNumbers.clear();
+    shown = Object.freeze({ e164, display: displayPhone(e164), digits: phoneDigitVariants(e164) });
+    shownNumbers.set(e164, shown);
+  }
+  return shown;
 }
