@@ -45,6 +45,11 @@ export interface DimensionSql {
    * tracking_number (a visit's number can change after the fact).
    */
   rollup?: string;
+  /**
+   * `rollup` reads only the day, channel, source, medium and campaign, so the smaller visit_daily_sources
+   * (same columns, alias `vd`) answers it too, when every filter has this flag as well.
+   */
+  sourcesRollup?: boolean;
   /** The rollup visit_daily_keys holds this dimension's `visit` key per day and channel. */
   keyedRollup?: boolean;
   /** Key expression over calls `c` and `sr`. */
@@ -78,6 +83,7 @@ const visitField = (field: string, rollup: 'column' | 'keyed', cost?: string): D
 const sourceField = (field: 'source' | 'medium' | 'campaign'): DimensionSql => ({
   visit: notSet(`v.${field}`),
   rollup: notSet(`vd.${field}`),
+  sourcesRollup: true,
   call: notSet(`coalesce(c.visit_${field}, sr.${field})`),
   cost: notSet(`kc.${field}`),
 });
@@ -85,7 +91,7 @@ const sourceField = (field: 'source' | 'medium' | 'campaign'): DimensionSql => (
 /** `ofDay` is the key over the rollup's local day `vd.day`; absent for keys finer than a day. */
 const timeKey = (fn: (col: string) => string, ofDay?: string, cost?: string): DimensionSql => ({
   visit: fn('v.started_at'),
-  ...(ofDay ? { rollup: ofDay } : {}),
+  ...(ofDay ? { rollup: ofDay, sourcesRollup: true } : {}),
   call: fn('c.started_at'),
   lead: fn('l.created_at'),
   time: true,
@@ -120,7 +126,13 @@ const NUMBER_KIND_CALL_SQL = `coalesce(
 export const CHANNEL_CALL_SQL = `CASE WHEN c.visit_channel IS NOT NULL THEN c.visit_channel WHEN sr.id IS NOT NULL THEN 'static' ELSE '${NO_CHANNEL}' END`;
 
 export const dimensionSql: Record<Dimension, DimensionSql> = {
-  channel: { visit: 'v.channel', rollup: 'vd.channel', call: CHANNEL_CALL_SQL, cost: 'kc.channel' },
+  channel: {
+    visit: 'v.channel',
+    rollup: 'vd.channel',
+    sourcesRollup: true,
+    call: CHANNEL_CALL_SQL,
+    cost: 'kc.channel',
+  },
   source: sourceField('source'),
   medium: sourceField('medium'),
   campaign: sourceField('campaign'),

@@ -5,7 +5,8 @@
 // Both halves filter on (account_id, site_id, started_at), the leading columns of visits_site_time and
 // calls_site_time, with the period's bounds computed once from the site's time zone. Where the scope has
 // a daily rollup (rollup.ts) and the dimension and filters have rollup columns, the visits half reads
-// visit_daily for the days before `rolledTo` and raw visits from that day on. The calls half stays raw
+// visit_daily (or the smaller visit_daily_sources when the dimension and filters are traffic sources or calendar
+// keys) for the days before `rolledTo` and raw visits from that day on. The calls half stays raw
 // (calls are ~5% of visits) and reads the visit fields copied onto each call, never joining visits;
 // call-level dimensions simply have no rollup expression.
 
@@ -158,7 +159,10 @@ export function buildReportQuery(
   const rawFrom = () => (rolledTo ? `greatest($4::date, ${split()})` : '$4::date');
   let rolledVisits: string | null = null;
   if (rolledTo && dim.rollup !== undefined && rollupFilters !== null) {
-    rolledVisits = `SELECT ${dim.rollup} AS key, sum(vd.visits)::int AS visits FROM visit_daily vd
+    const sourcesOnly =
+      dim.sourcesRollup && Object.keys(filterParams).every((f) => dimensionSql[f as Filter].sourcesRollup);
+    rolledVisits = `SELECT ${dim.rollup} AS key, sum(vd.visits)::int AS visits
+      FROM ${sourcesOnly ? 'visit_daily_sources' : 'visit_daily'} vd
       WHERE ${[rolledDays('vd'), ...rollupFilters].join(' AND ')} GROUP BY 1`;
   } else if (rolledTo && dim.keyedRollup && Object.keys(filterParams).every((f) => f === 'channel')) {
     const channel = filterParams.channel ? ` AND dk.channel = $${filterParams.channel}` : '';
@@ -187,7 +191,7 @@ export function buildReportQuery(
       `, vk AS MATERIALIZED (SELECT DISTINCT channel, source, medium, campaign,
                 lower(source) AS ls, lower(medium) AS lm, lower(campaign) AS lc FROM (${
                   rolledTo
-                    ? `SELECT vd.channel, vd.source, vd.medium, vd.campaign FROM visit_daily vd WHERE ${rolledDays('vd')}
+                    ? `SELECT vd.channel, vd.source, vd.medium, vd.campaign FROM visit_daily_sources vd WHERE ${rolledDays('vd')}
              UNION ALL `
                     : ''
                 }SELECT v.channel, v.source, v.medium, v.campaign FROM visits v
