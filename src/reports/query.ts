@@ -121,15 +121,17 @@ export function buildReportQuery(
 
   // Calls carry their visit's report fields (dimensions.ts), so only the static rule is joined.
   const callJoins = 'LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id';
-  // Revenue is summed starting from the won deals (a few thousand rows), not joined to every call: with a
-  // filter the planner took the matching calls for one row and re-aggregated all deals per call (34 s at
-  // 1 M visits, BENCHMARKS.md).
+  // Revenue is summed in its own subquery over the won deals' raw rows, not over deals aggregated per call:
+  // with a filter the planner expects one matching call, and an aggregate on the inner side of its nested
+  // loop was recomputed for every call (34 s, then 15 s at 1 M visits, BENCHMARKS.md); raw rows are probed
+  // through the deals_call index instead.
   const calls = `SELECT cs.*, coalesce(cr.revenue, 0)::float8 AS revenue FROM (
       SELECT ${dim.call} AS key, ${callSums} FROM calls c ${callJoins}
        WHERE ${callWhere.join(' AND ')} GROUP BY 1) cs
     LEFT JOIN (
-      SELECT ${dim.call} AS key, sum(dc.won) AS revenue FROM ${wonDeals('call_id')} dc
-        JOIN calls c ON c.account_id = $1 AND c.id = dc.call_id ${callJoins}
+      SELECT ${dim.call} AS key, sum(d.amount_minor) AS revenue FROM calls c
+        JOIN deals d ON d.account_id = c.account_id AND d.call_id = c.id AND d.site_id = $2 AND d.status = 'won'
+        ${callJoins}
        WHERE ${callWhere.join(' AND ')} GROUP BY 1) cr USING (key)`;
 
   if (dim.visit === null) {
