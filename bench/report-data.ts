@@ -11,6 +11,7 @@
  * pages and regions take most visits; keywords and ads belong to campaigns, as in an ad account).
  */
 import type { FastifyInstance } from 'fastify';
+import { VISIT_REPORT_FIELDS } from '../src/calls/service.js';
 import type { Db } from '../src/db/db.js';
 import { setupApi } from './common.js';
 
@@ -255,8 +256,12 @@ export async function generateReportData(
     const callColumns = `account_id, id, integration_id, provider_call_id, site_id, number_id, caller, tracking_number,
         status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, employee, group_name, visit_id, method,
         confidence, static_rule_id, call_page_url, is_unique, is_targeted, is_unique_targeted, is_first_targeted,
-        is_repeat, is_missed, updated_at`;
-    const callValues = (visit: string, rule: string, number: string, e164: string, page: string) => `
+        is_repeat, is_missed, updated_at, ${VISIT_REPORT_FIELDS.map((f) => `visit_${f}`).join(', ')}`;
+    // `v`: the attributed visit's alias, whose report fields the call carries (null: no visit).
+    const callValues = (v: string | null, rule: string, number: string, e164: string, page: string) => {
+      const visit = v ? `${v}.id` : 'NULL::uuid';
+      const fields = VISIT_REPORT_FIELDS.map((f) => (v ? `${v}.${f}` : 'NULL')).join(', ');
+      return `
         $1, gen_random_uuid(), $2, 'bench-' || gen_random_uuid(), $3, ${number},
         '+7916' || lpad(floor(power(a, 2) * 9000000)::text, 7, '0'), ${e164},
         CASE WHEN a2 < 0.82 THEN 'completed' ELSE 'missed' END, t,
@@ -267,10 +272,11 @@ export async function generateReportData(
         (${sqlArray(GROUPS)})[1 + floor(power(a3, 2) * ${GROUPS.length})::int], ${visit},
         CASE WHEN ${visit} IS NOT NULL THEN 'dynamic' ELSE 'static' END, 1, ${rule}, ${page},
         a4 < 0.7, a2 < 0.82 AND talk >= 30, a4 < 0.7 AND a2 < 0.82 AND talk >= 30,
-        a4 < 0.55 AND a2 < 0.82 AND talk >= 30, a4 >= 0.7, a2 >= 0.82, t`;
+        a4 < 0.55 AND a2 < 0.82 AND talk >= 30, a4 >= 0.7, a2 >= 0.82, t, ${fields}`;
+    };
     await q.query(
       `INSERT INTO calls (${callColumns})
-       SELECT ${callValues('v.id', 'v.static_rule_id', 'v.number_id', `coalesce(n.e164, '+74951234567')`, 'v.landing_url')}
+       SELECT ${callValues('v', 'v.static_rule_id', 'v.number_id', `coalesce(n.e164, '+74951234567')`, 'v.landing_url')}
          FROM (SELECT v.*, random() AS a, random() AS a2, random() AS a3, random() AS a4,
                       3 + floor(random() * 40)::int AS wait, 5 + floor(power(random(), 2) * 600)::int AS talk,
                       v.started_at + (1 + random() * 20) * interval '1 minute' AS t
@@ -284,7 +290,7 @@ export async function generateReportData(
     );
     await q.query(
       `INSERT INTO calls (${callColumns})
-       SELECT ${callValues('NULL::uuid', '$4::uuid', '$5::uuid', '$6', 'NULL')}
+       SELECT ${callValues(null, '$4::uuid', '$5::uuid', '$6', 'NULL')}
          FROM (SELECT random() AS a, random() AS a2, random() AS a3, random() AS a4,
                       3 + floor(random() * 40)::int AS wait, 5 + floor(power(random(), 2) * 600)::int AS talk,
                       $7::timestamptz + random() * interval '${DAYS} days' AS t

@@ -211,15 +211,16 @@ async function main(): Promise<void> {
   const raw = paths.includes('raw') ? await measureAll('raw rows') : null;
   let rolled: Timing[] | null = null;
   let rollupSeconds = 0;
-  const rollupRows = { visit_daily: 0, visit_daily_keys: 0 };
+  const rollupRows = { visit_daily: 0, visit_daily_sources: 0, visit_daily_keys: 0 };
   if (paths.includes('rollup')) {
     process.stderr.write('building the rollup… ');
     const t0 = performance.now();
     while (await refreshVisitRollups(db, clock.now())) {}
     rollupSeconds = (performance.now() - t0) / 1000;
     rollupRows.visit_daily = await count('visit_daily');
+    rollupRows.visit_daily_sources = await count('visit_daily_sources');
     rollupRows.visit_daily_keys = await count('visit_daily_keys');
-    await db.exec('ANALYZE visit_daily, visit_daily_keys');
+    await db.exec('ANALYZE visit_daily, visit_daily_sources, visit_daily_keys');
     process.stderr.write(`${rollupSeconds.toFixed(1)} s\n`);
     rolled = await measureAll('rollup');
   }

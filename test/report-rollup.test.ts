@@ -83,17 +83,26 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
 
   it('reads the rollup where it covers the period (a changed rollup row changes the report)', async () => {
     const q = `siteId=${site.siteId}&from=${FIRST_DAY}&to=${LAST_DAY}`;
-    const visits = async () => (await env.api('GET', `/api/v1/reports/channel?${q}`)).json().totals.visits;
-    const raw = await visits();
+    // channel reads visit_daily_sources, device visit_daily.
+    const visits = async (dimension: string) =>
+      (await env.api('GET', `/api/v1/reports/${dimension}?${q}`)).json().totals.visits;
+    const raw = await visits('channel');
+    expect(await visits('device')).toBe(raw);
     await rollUp(`${LAST_DAY}T23:00:00Z`);
-    await env.db.query(
-      `UPDATE visit_daily SET visits = visits + 1000
-        WHERE ctid = (SELECT ctid FROM visit_daily WHERE site_id = $1 LIMIT 1)`,
-      [site.siteId],
-    );
-    expect(await visits()).toBe(raw + 1000);
+    const bump = (table: string) =>
+      env.db.query(
+        `UPDATE ${table} SET visits = visits + 1000
+          WHERE ctid = (SELECT ctid FROM ${table} WHERE site_id = $1 LIMIT 1)`,
+        [site.siteId],
+      );
+    await bump('visit_daily_sources');
+    expect(await visits('channel')).toBe(raw + 1000);
+    expect(await visits('device')).toBe(raw);
+    await bump('visit_daily');
+    expect(await visits('device')).toBe(raw + 1000);
     await dropVisitRollup(env.db, site);
-    expect(await visits()).toBe(raw);
+    expect(await visits('channel')).toBe(raw);
+    expect(await visits('device')).toBe(raw);
   }, 600_000);
 
   it('a visit written for a rolled-up day moves rolled_to back to that day', async () => {

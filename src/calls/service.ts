@@ -10,6 +10,24 @@ import { type Attribution, attributeCall, type LeaseCandidate } from './attribut
 import { type ClassSettings, classifyCallerCalls } from './classify.js';
 import { type CallEvent, reduceCall } from './reducer.js';
 
+/**
+ * The visit fields reports group calls by; a call carries them as `visit_<field>` (migration 025), copied
+ * from its attributed visit whenever the call is written, so reports never join calls to visits.
+ */
+export const VISIT_REPORT_FIELDS = [
+  'channel',
+  'source',
+  'medium',
+  'campaign',
+  'keyword',
+  'content',
+  'landing_url',
+  'region',
+  'city',
+  'device_type',
+] as const;
+type VisitReportRow = Record<(typeof VISIT_REPORT_FIELDS)[number], string | null>;
+
 export interface StoredEvent {
   type: CallEvent['type'];
   occurred_at: Date;
@@ -67,10 +85,14 @@ export async function processCall(
             )
           )[0]
         : undefined;
-    const callPage = attribution?.visitId
+    // The attributed visit's report fields, copied onto the call, and the page it was on when it called.
+    const visit = attribution?.visitId
       ? (
-          await q.query<{ url: string }>(
-            `SELECT url FROM page_views WHERE account_id = $1 AND visit_id = $2 AND at <= $3 ORDER BY at DESC LIMIT 1`,
+          await q.query<VisitReportRow & { call_page_url: string | null }>(
+            `SELECT ${VISIT_REPORT_FIELDS.map((f) => `v.${f}`).join(', ')},
+                    (SELECT p.url FROM page_views p WHERE p.account_id = v.account_id AND p.visit_id = v.id AND p.at <= $3
+                      ORDER BY p.at DESC LIMIT 1) AS call_page_url
+               FROM visits v WHERE v.account_id = $1 AND v.id = $2`,
             [accountId, attribution.visitId, state.startedAt],
           )
         )[0]
@@ -79,9 +101,9 @@ export async function processCall(
       `INSERT INTO calls (account_id, id, integration_id, provider_call_id, site_id, number_id, caller, tracking_number,
          status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, employee, group_name, recording_url,
          visit_id, method, confidence, candidates, static_rule_id, call_page_url, updated_at, closed_by, origin, lead_id,
-         legs, transfers, finished_by)
+         legs, transfers, finished_by, ${VISIT_REPORT_FIELDS.map((f) => `visit_${f}`).join(', ')})
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,
-         $30)
+         $30, ${VISIT_REPORT_FIELDS.map((_, i) => `$${31 + i}`).join(', ')})
        ON CONFLICT (account_id, integration_id, provider_call_id) DO UPDATE SET
          site_id = EXCLUDED.site_id, number_id = EXCLUDED.number_id, caller = EXCLUDED.caller,
          tracking_number = EXCLUDED.tracking_number, status = EXCLUDED.status, started_at = EXCLUDED.started_at,
@@ -91,7 +113,8 @@ export async function processCall(
          confidence = EXCLUDED.confidence, candidates = EXCLUDED.candidates, static_rule_id = EXCLUDED.static_rule_id,
          call_page_url = EXCLUDED.call_page_url, updated_at = EXCLUDED.updated_at, closed_by = EXCLUDED.closed_by,
          origin = EXCLUDED.origin, lead_id = EXCLUDED.lead_id, legs = EXCLUDED.legs, transfers = EXCLUDED.transfers,
-         finished_by = EXCLUDED.finished_by
+         finished_by = EXCLUDED.finished_by,
+         ${VISIT_REPORT_FIELDS.map((f) => `visit_${f} = EXCLUDED.visit_${f}`).join(', ')}
        RETURNING id`,
       [
         accountId,
@@ -116,7 +139,7 @@ export async function processCall(
         attribution?.confidence ?? 0,
         JSON.stringify(attribution?.candidates ?? []),
         staticRule?.id ?? null,
-        callPage?.url ?? null,
+        visit?.call_page_url ?? null,
         ctx.clock.now(),
         state.closedBy,
         callback ? 'callback' : 'inbound',
@@ -124,6 +147,7 @@ export async function processCall(
         JSON.stringify(state.legs),
         JSON.stringify(state.transfers),
         state.finishedBy,
+        ...VISIT_REPORT_FIELDS.map((f) => visit?.[f] ?? null),
       ],
     );
     if (site) await changes.captureCaller(site.id, state.caller, rows[0].id);

@@ -1,8 +1,9 @@
 // Report dimensions and filters as SQL expressions over fixed table aliases. Pure data: no I/O.
 //
-// Aliases: visits `v` (with its number `vn`) or the daily rollup `vd` in the visits half of a report; calls `c` with the
-// attributed visit `cv` and static rule `sr` in the calls half. `$3` is always the site's time zone.
-// Calls take the dimensions of the visit they are attributed to; static-number calls take source,
+// Aliases: visits `v` (with its number `vn`) or the daily rollup `vd` in the visits half of a report; calls `c` with
+// their static rule `sr` in the calls half. `$3` is always the site's time zone.
+// Calls take the dimensions of the visit they are attributed to, from the copies of its fields they carry
+// (`c.visit_<field>`, migration 025; all null without a visit); static-number calls take source,
 // medium and campaign from their rule and the channel "static"; a call with neither has the channel
 // "(none)" and "(not set)" for every other visit field.
 
@@ -44,9 +45,14 @@ export interface DimensionSql {
    * tracking_number (a visit's number can change after the fact).
    */
   rollup?: string;
+  /**
+   * `rollup` reads only the day, channel, source, medium and campaign, so the smaller visit_daily_sources
+   * (same columns, alias `vd`) answers it too, when every filter has this flag as well.
+   */
+  sourcesRollup?: boolean;
   /** The rollup visit_daily_keys holds this dimension's `visit` key per day and channel. */
   keyedRollup?: boolean;
-  /** Key expression over calls `c`, `cv`, `sr`. */
+  /** Key expression over calls `c` and `sr`. */
   call: string;
   /** Whether the visits half needs the visit's number joined as `vn` and its site as `vs`. */
   visitNumber?: boolean;
@@ -69,7 +75,7 @@ const local = (col: string) => `(${col} AT TIME ZONE $3)`;
 const visitField = (field: string, rollup: 'column' | 'keyed', cost?: string): DimensionSql => ({
   visit: notSet(`v.${field}`),
   ...(rollup === 'column' ? { rollup: notSet(`vd.${field}`) } : { keyedRollup: true }),
-  call: notSet(`cv.${field}`),
+  call: notSet(`c.visit_${field}`),
   ...(cost ? { cost: notSet(cost) } : {}),
 });
 
@@ -77,14 +83,15 @@ const visitField = (field: string, rollup: 'column' | 'keyed', cost?: string): D
 const sourceField = (field: 'source' | 'medium' | 'campaign'): DimensionSql => ({
   visit: notSet(`v.${field}`),
   rollup: notSet(`vd.${field}`),
-  call: notSet(`coalesce(cv.${field}, sr.${field})`),
+  sourcesRollup: true,
+  call: notSet(`coalesce(c.visit_${field}, sr.${field})`),
   cost: notSet(`kc.${field}`),
 });
 
 /** `ofDay` is the key over the rollup's local day `vd.day`; absent for keys finer than a day. */
 const timeKey = (fn: (col: string) => string, ofDay?: string, cost?: string): DimensionSql => ({
   visit: fn('v.started_at'),
-  ...(ofDay ? { rollup: ofDay } : {}),
+  ...(ofDay ? { rollup: ofDay, sourcesRollup: true } : {}),
   call: fn('c.started_at'),
   lead: fn('l.created_at'),
   time: true,
@@ -116,16 +123,22 @@ const NUMBER_KIND_CALL_SQL = `coalesce(
      FROM numbers n WHERE n.account_id = c.account_id AND n.id = c.number_id),
   CASE WHEN sr.id IS NOT NULL THEN 'static' END, '${NO_CHANNEL}')`;
 
-export const CHANNEL_CALL_SQL = `CASE WHEN cv.id IS NOT NULL THEN cv.channel WHEN sr.id IS NOT NULL THEN 'static' ELSE '${NO_CHANNEL}' END`;
+export const CHANNEL_CALL_SQL = `CASE WHEN c.visit_channel IS NOT NULL THEN c.visit_channel WHEN sr.id IS NOT NULL THEN 'static' ELSE '${NO_CHANNEL}' END`;
 
 export const dimensionSql: Record<Dimension, DimensionSql> = {
-  channel: { visit: 'v.channel', rollup: 'vd.channel', call: CHANNEL_CALL_SQL, cost: 'kc.channel' },
+  channel: {
+    visit: 'v.channel',
+    rollup: 'vd.channel',
+    sourcesRollup: true,
+    call: CHANNEL_CALL_SQL,
+    cost: 'kc.channel',
+  },
   source: sourceField('source'),
   medium: sourceField('medium'),
   campaign: sourceField('campaign'),
   keyword: visitField('keyword', 'column', 'kc.keyword'),
   content: visitField('content', 'column'),
-  landing_page: { visit: pathOf('v.landing_url'), keyedRollup: true, call: pathOf('cv.landing_url') },
+  landing_page: { visit: pathOf('v.landing_url'), keyedRollup: true, call: pathOf('c.visit_landing_url') },
   call_page: { visit: null, call: pathOf('c.call_page_url') },
   region: visitField('region', 'keyed'),
   city: visitField('city', 'keyed'),

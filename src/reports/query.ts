@@ -5,8 +5,10 @@
 // Both halves filter on (account_id, site_id, started_at), the leading columns of visits_site_time and
 // calls_site_time, with the period's bounds computed once from the site's time zone. Where the scope has
 // a daily rollup (rollup.ts) and the dimension and filters have rollup columns, the visits half reads
-// visit_daily for the days before `rolledTo` and raw visits from that day on. The calls half stays raw
-// (calls are ~5% of visits); call-level dimensions simply have no rollup expression.
+// visit_daily (or the smaller visit_daily_sources when the dimension and filters are traffic sources or calendar
+// keys) for the days before `rolledTo` and raw visits from that day on. The calls half stays raw
+// (calls are ~5% of visits) and reads the visit fields copied onto each call, never joining visits;
+// call-level dimensions simply have no rollup expression.
 
 import { type CallClass, CLASS_COLUMNS } from '../calls/classify.js';
 import type { Db } from '../db/db.js';
@@ -39,21 +41,29 @@ const wonDeals = (col: 'call_id' | 'lead_id') =>
      WHERE account_id = $1 AND site_id = $2 AND status = 'won' AND ${col} IS NOT NULL GROUP BY ${col})`;
 
 /**
- * Ad-cost rows of the period as `kc`, spelled like the visits they match: a cost row matches visits
- * of the period with the same source, medium and campaign compared case-insensitively, or whose
+ * Ad-cost rows of the period as CTE `kc`, spelled like the visits they match: a cost row matches visits
+ * of the period (CTE `vk`) with the same source, medium and campaign compared case-insensitively, or whose
  * utm_campaign is the cost row's campaign id; it then takes the visits' channel and spelling, so both
  * land in one report row. Unmatched cost rows keep their own values and the channel their UTM
- * values would give a visit. Both sides are lowercased once (vk's ls, lm, lc), not per compared pair.
+ * values would give a visit. The match depends only on a row's lowercased source, medium, campaign and
+ * its campaign id, so it is looked up once per distinct such tuple (`km`, ~100 in a 90-day period), not per
+ * cost row (9,000), and joined back. Materialized: without statistics (a new site) the planner would
+ * otherwise nest it in the join and rerun every lookup per cost row (11 s for 9,000 rows on PGlite).
  */
-const costRows = `SELECT k.date, k.impressions, k.clicks, k.cost_minor, nullif(k.keyword, '') AS keyword,
-         coalesce(m.channel, k.channel) AS channel, coalesce(m.source, k.source) AS source,
-         coalesce(m.medium, k.medium) AS medium, coalesce(m.campaign, k.campaign) AS campaign
-    FROM (SELECT *, lower(source) AS ls, lower(medium) AS lm, lower(campaign) AS lc FROM ad_costs
-           WHERE account_id = $1 AND site_id = $2 AND date >= $4::date AND date <= $5::date) k
-    LEFT JOIN LATERAL (
-      SELECT vk.channel, vk.source, vk.medium, vk.campaign FROM vk
-       WHERE vk.ls = k.ls AND vk.lm = k.lm AND (vk.lc = k.lc OR vk.campaign = k.campaign_id)
-       ORDER BY (vk.lc = k.lc) DESC, vk.campaign LIMIT 1) m ON true`;
+const costRows = `kp AS (SELECT *, lower(source) AS ls, lower(medium) AS lm, lower(campaign) AS lc FROM ad_costs
+           WHERE account_id = $1 AND site_id = $2 AND date >= $4::date AND date <= $5::date),
+         km AS MATERIALIZED (SELECT t.ls, t.lm, t.lc, t.campaign_id, m.channel, m.source, m.medium, m.campaign
+                  FROM (SELECT DISTINCT ls, lm, lc, campaign_id FROM kp) t
+                  JOIN LATERAL (
+                    SELECT vk.channel, vk.source, vk.medium, vk.campaign FROM vk
+                     WHERE vk.ls = t.ls AND vk.lm = t.lm AND (vk.lc = t.lc OR vk.campaign = t.campaign_id)
+                     ORDER BY (vk.lc = t.lc) DESC, vk.campaign LIMIT 1) m ON true),
+         kc AS (SELECT k.date, k.impressions, k.clicks, k.cost_minor, nullif(k.keyword, '') AS keyword,
+                       coalesce(m.channel, k.channel) AS channel, coalesce(m.source, k.source) AS source,
+                       coalesce(m.medium, k.medium) AS medium, coalesce(m.campaign, k.campaign) AS campaign
+                  FROM kp k
+                  LEFT JOIN km m ON m.ls = k.ls AND m.lm = k.lm AND m.lc = k.lc
+                   AND m.campaign_id IS NOT DISTINCT FROM k.campaign_id)`;
 
 /** `from` defaults to the period's first day; the rollup split starts raw rows at a later day. */
 const inPeriod = (col: string, from = '$4::date') =>
@@ -110,17 +120,19 @@ export function buildReportQuery(
   visitWhere.push(...visitFilters);
   if (filters.class) callWhere.push(`c.${CLASS_COLUMNS[filters.class]}`);
 
-  const callJoins = `LEFT JOIN visits cv ON cv.account_id = c.account_id AND cv.id = c.visit_id
-    LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id`;
-  // Revenue is summed starting from the won deals (a few thousand rows), not joined to every call: with a
-  // filter the planner took the matching calls for one row and re-aggregated all deals per call (34 s at
-  // 1 M visits, BENCHMARKS.md).
+  // Calls carry their visit's report fields (dimensions.ts), so only the static rule is joined.
+  const callJoins = 'LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id';
+  // Revenue is summed in its own subquery over the won deals' raw rows, not over deals aggregated per call:
+  // with a filter the planner expects one matching call, and an aggregate on the inner side of its nested
+  // loop was recomputed for every call (34 s, then 15 s at 1 M visits, BENCHMARKS.md); raw rows are probed
+  // through the deals_call index instead.
   const calls = `SELECT cs.*, coalesce(cr.revenue, 0)::float8 AS revenue FROM (
       SELECT ${dim.call} AS key, ${callSums} FROM calls c ${callJoins}
        WHERE ${callWhere.join(' AND ')} GROUP BY 1) cs
     LEFT JOIN (
-      SELECT ${dim.call} AS key, sum(dc.won) AS revenue FROM ${wonDeals('call_id')} dc
-        JOIN calls c ON c.account_id = $1 AND c.id = dc.call_id ${callJoins}
+      SELECT ${dim.call} AS key, sum(d.amount_minor) AS revenue FROM calls c
+        JOIN deals d ON d.account_id = c.account_id AND d.call_id = c.id AND d.site_id = $2 AND d.status = 'won'
+        ${callJoins}
        WHERE ${callWhere.join(' AND ')} GROUP BY 1) cr USING (key)`;
 
   if (dim.visit === null) {
@@ -150,7 +162,10 @@ export function buildReportQuery(
   const rawFrom = () => (rolledTo ? `greatest($4::date, ${split()})` : '$4::date');
   let rolledVisits: string | null = null;
   if (rolledTo && dim.rollup !== undefined && rollupFilters !== null) {
-    rolledVisits = `SELECT ${dim.rollup} AS key, sum(vd.visits)::int AS visits FROM visit_daily vd
+    const sourcesOnly =
+      dim.sourcesRollup && Object.keys(filterParams).every((f) => dimensionSql[f as Filter].sourcesRollup);
+    rolledVisits = `SELECT ${dim.rollup} AS key, sum(vd.visits)::int AS visits
+      FROM ${sourcesOnly ? 'visit_daily_sources' : 'visit_daily'} vd
       WHERE ${[rolledDays('vd'), ...rollupFilters].join(' AND ')} GROUP BY 1`;
   } else if (rolledTo && dim.keyedRollup && Object.keys(filterParams).every((f) => f === 'channel')) {
     const channel = filterParams.channel ? ` AND dk.channel = $${filterParams.channel}` : '';
@@ -179,15 +194,16 @@ export function buildReportQuery(
       `, vk AS MATERIALIZED (SELECT DISTINCT channel, source, medium, campaign,
                 lower(source) AS ls, lower(medium) AS lm, lower(campaign) AS lc FROM (${
                   rolledTo
-                    ? `SELECT vd.channel, vd.source, vd.medium, vd.campaign FROM visit_daily vd WHERE ${rolledDays('vd')}
+                    ? `SELECT vd.channel, vd.source, vd.medium, vd.campaign FROM visit_daily_sources vd WHERE ${rolledDays('vd')}
              UNION ALL `
                     : ''
                 }SELECT v.channel, v.source, v.medium, v.campaign FROM visits v
                  WHERE v.account_id = $1 AND v.site_id = $2 AND ${inPeriod('v.started_at', rawFrom())} AND NOT v.is_bot) u
                 WHERE source IS NOT NULL AND medium IS NOT NULL AND campaign IS NOT NULL),
+         ${costRows},
          cst AS (SELECT ${dim.cost} AS key, sum(kc.cost_minor)::float8 AS cost,
                         sum(kc.impressions)::float8 AS impressions, sum(kc.clicks)::float8 AS clicks
-                   FROM (${costRows}) kc
+                   FROM kc
                   ${costFilters?.length ? `WHERE ${costFilters.join(' AND ')}` : ''}
                   GROUP BY 1)`
     : '';

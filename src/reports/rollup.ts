@@ -38,7 +38,7 @@ const TRAFFIC_FIELDS = [
 ] as const;
 /** Dimensions whose report key visit_daily_keys holds per day and channel. */
 const KEYED_DIMENSIONS = DIMENSIONS.filter((d) => dimensionSql[d].keyedRollup);
-const ROLLUP_TABLES = ['visit_daily', 'visit_daily_keys'] as const;
+const ROLLUP_TABLES = ['visit_daily', 'visit_daily_keys', 'visit_daily_sources'] as const;
 
 export interface SiteRef {
   accountId: string;
@@ -167,6 +167,14 @@ async function rollSiteChunk(db: Db, site: SiteRef, now: Date): Promise<boolean>
          FROM visits v ${chunk}
         GROUP BY ${Array.from({ length: TRAFFIC_FIELDS.length + 3 }, (_, i) => i + 1).join(', ')}`,
       chunkParams,
+    );
+    // visit_daily without keyword, content and device: the chunk's rows just written, summed.
+    await q.query(
+      `INSERT INTO visit_daily_sources (account_id, site_id, day, channel, source, medium, campaign, visits)
+       SELECT account_id, site_id, day, channel, source, medium, campaign, sum(visits) FROM visit_daily
+        WHERE account_id = $1 AND site_id = $2 AND day >= $3 AND day < $4
+        GROUP BY account_id, site_id, day, channel, source, medium, campaign`,
+      [...params, from, to],
     );
     // The keys are the reports' own expressions, so a rolled-up key equals the raw one by construction.
     const keys = KEYED_DIMENSIONS.map((d) => `('${d}', ${dimensionSql[d].visit})`).join(', ');
