@@ -478,18 +478,20 @@ export function sizePool(input: SizingInput): Sizing {
   const timing = input.callTiming ?? callTimingOf({ active: 0, frozen: 0 });
   // Starts do not depend on the freeze, so the demand is put in claim order once.
   const demands = byStart(input.demands);
-  // Sizes grow about in proportion to the peak from one freeze time to the next: the previous freeze's
-  // answer, scaled, is the next search's guess.
+  // Each freeze's searches start from a guess made from the previous freeze's answers (a wrong guess costs
+  // replays, never a different answer): the spare numbers above the served size grow about with the square
+  // root of the peak, as a loss system's do with the load, and the accuracy size keeps its ratio to the
+  // served size.
   let previous: { peakHeld: number; recommended: number; recommendedServed: number } | undefined;
-  const scaled = (size: number, peak: number) =>
-    previous && previous.peakHeld > 0 ? (size * peak) / previous.peakHeld : undefined;
   const byFreeze = freezes.map((f) => {
     const replays = new FreezeReplays(holdsAt(demands, f), policy, timing);
     const { peak } = replays;
     const recommendedServed = smallestReaching(
       peak,
       (size) => replays.outcome(size).servedShare >= input.target,
-      previous && scaled(previous.recommendedServed, peak),
+      previous && previous.peakHeld > 0
+        ? peak - (previous.peakHeld - previous.recommendedServed) * Math.sqrt(peak / previous.peakHeld)
+        : undefined,
     );
     // Without sharing the call accuracy is the served share: one search gives both.
     const recommended =
@@ -498,7 +500,9 @@ export function sizePool(input: SizingInput): Sizing {
         : smallestReaching(
             peak,
             (size) => replays.accuracy(size) >= input.target,
-            previous ? scaled(previous.recommended, peak) : recommendedServed,
+            previous && previous.recommendedServed > 0
+              ? (recommendedServed * previous.recommended) / previous.recommendedServed
+              : recommendedServed,
           );
     previous = { peakHeld: peak, recommended, recommendedServed };
     return { freezeMinutes: f, ...previous, replays };
