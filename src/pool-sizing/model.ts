@@ -106,6 +106,7 @@ function replayPool(
   holds: Omit<ClaimOrder, 'activeEnds'>,
   size: number,
   policy: ExhaustionPolicy,
+  into?: Omit<PoolReplay, 'served'>,
 ): PoolReplay {
   const { starts, ends } = holds;
   const count = starts.length;
@@ -116,11 +117,13 @@ function replayPool(
   let freeCount = 0;
   let opened = 0;
   let served = 0;
-  const numberOf = new Int32Array(count);
-  const shared = new Uint8Array(count);
+  // Every entry is written below, so a caller replaying many sizes lends the same arrays each time.
+  const numberOf = into?.numberOf ?? new Int32Array(count);
+  const shared = into?.shared ?? new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     const start = starts[i];
     const end = ends[i];
+    shared[i] = 0;
     if (!(end > start)) {
       numberOf[i] = NO_NEED;
       served++;
@@ -205,9 +208,14 @@ export function callAccuracy(
 }
 
 /** `callAccuracy` with overflow sharing, over holds in claim order. */
-function sharedAccuracy(holds: ClaimOrder, size: number, timing: CallTiming): number {
+function sharedAccuracy(
+  holds: ClaimOrder,
+  size: number,
+  timing: CallTiming,
+  into?: Omit<PoolReplay, 'served'>,
+): number {
   const count = holds.starts.length;
-  const { numberOf, shared } = replayPool(holds, size, 'share');
+  const { numberOf, shared } = replayPool(holds, size, 'share', into);
   // A number's holds fall into runs that overlap: one that took it free (the head), then the visits
   // sharing it. Most runs are the head alone, exact; the others are ranked.
   const headOf = new Int32Array(Math.max(0, Math.min(size, count))).fill(-1);
@@ -370,6 +378,8 @@ class FreezeReplays {
   private readonly holds: ClaimOrder;
   private readonly served = new Map<number, number>();
   private readonly accuracies = new Map<number, number>();
+  /** Lent to every replay: tens of them per sizing would otherwise each allocate their own. */
+  private readonly replay: Omit<PoolReplay, 'served'>;
   readonly peak: number;
 
   constructor(
@@ -379,13 +389,14 @@ class FreezeReplays {
   ) {
     this.holds = columns(holds);
     this.peak = peakOverlap(holds).peak;
+    this.replay = { numberOf: new Int32Array(holds.length), shared: new Uint8Array(holds.length) };
   }
 
   outcome(size: number): ClaimOutcome {
     const count = this.holds.starts.length;
     let served = size >= this.peak ? count : this.served.get(size);
     if (served === undefined) {
-      served = replayPool(this.holds, size, 'default').served;
+      served = replayPool(this.holds, size, 'default', this.replay).served;
       this.served.set(size, served);
     }
     return claimOutcome(count, served);
@@ -397,7 +408,7 @@ class FreezeReplays {
     if (size >= this.peak) return 1;
     let accuracy = this.accuracies.get(size);
     if (accuracy === undefined) {
-      accuracy = sharedAccuracy(this.holds, size, this.timing);
+      accuracy = sharedAccuracy(this.holds, size, this.timing, this.replay);
       this.accuracies.set(size, accuracy);
     }
     return accuracy;
