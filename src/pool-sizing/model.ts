@@ -278,39 +278,45 @@ function rankedRunShare(holds: ClaimOrder, run: readonly number[], timing: CallT
     instants[3 * i + 2] = pageEnd;
   }
   instants.sort();
-  let started = 0; // the run is in start order: holds [0, started) have started
+  // The holds alive over the current span, in claim order; the run is in start order.
+  const alive = new Int32Array(n);
+  let aliveCount = 0;
+  let started = 0;
   let share = 0;
   for (let k = 0; k + 1 < instants.length; k++) {
     const from = instants[k];
     if (instants[k + 1] === from) continue; // a repeated instant: the span starts at its last copy
     const length = instants[k + 1] - from;
-    while (started < n && starts[started] <= from) started++;
-    // Alive: started and not yet ended. A holder on the page outranks every frozen one; those on the page tie.
-    let alive = 0;
+    let kept = 0;
+    for (let a = 0; a < aliveCount; a++) if (ends[alive[a]] > from) alive[kept++] = alive[a];
+    aliveCount = kept;
+    for (; started < n && starts[started] <= from; started++)
+      if (ends[started] > from) alive[aliveCount++] = started;
+    if (aliveCount === 0) continue;
+    // A holder on the page outranks every frozen one; holders on the page together tie.
     let onPage = 0;
-    for (let i = 0; i < started; i++)
-      if (ends[i] > from) {
-        alive++;
-        if (from < pageEnds[i]) onPage++;
-      }
-    if (alive === 0) continue;
+    for (let a = 0; a < aliveCount; a++) if (from < pageEnds[alive[a]]) onPage++;
     if (onPage > 0) {
-      for (let i = 0; i < started; i++)
-        if (ends[i] > from && from < pageEnds[i]) share += (length * pageDensity[i]) / onPage;
+      for (let a = 0; a < aliveCount; a++) {
+        const i = alive[a];
+        if (from < pageEnds[i]) share += (length * pageDensity[i]) / onPage;
+      }
       continue;
     }
     // All frozen: the one seen last wins; equal last sightings tie.
     let lastSeen = Number.NEGATIVE_INFINITY;
     let ties = 0;
-    for (let i = 0; i < started; i++) {
-      if (!(ends[i] > from)) continue;
-      if (activeEnds[i] > lastSeen) {
-        lastSeen = activeEnds[i];
+    for (let a = 0; a < aliveCount; a++) {
+      const seen = activeEnds[alive[a]];
+      if (seen > lastSeen) {
+        lastSeen = seen;
         ties = 1;
-      } else if (activeEnds[i] === lastSeen) ties++;
+      } else if (seen === lastSeen) ties++;
     }
-    for (let i = 0; i < started; i++)
-      if (ends[i] > from && activeEnds[i] === lastSeen) share += (length * frozenDensity[i]) / ties;
+    for (let a = 0; a < aliveCount; a++) {
+      const i = alive[a];
+      if (activeEnds[i] === lastSeen) share += (length * frozenDensity[i]) / ties;
+    }
   }
   return share;
 }
