@@ -6,10 +6,10 @@
  *                           [--rounds 3] [--baseline GIT_REF] [--pg] [--pg-url URL]
  *
  * The demand is the trace's paid visits as `simulate --sizes` builds it (`traceDemands`); the current pool
- * is the trace's peak at the freeze time. --baseline loads src/pool-sizing/model.ts as it was at GIT_REF
- * (written next to the current one for the run, then removed) and times it alternately with the current
- * model in the same process, so both see the same machine load; it also checks the two give identical
- * results. --pg also writes the demand as lease rows (one visit and lease each, numbers assigned as a pool
+ * is the trace's peak at the freeze time. --baseline loads src/pool-sizing/model.ts (and with --pg store.ts)
+ * as they were at GIT_REF (written next to the current ones for the run, then removed) and times them
+ * alternately with the current ones in the same process, so both see the same machine load; it also checks
+ * the two give identical results. --pg also writes the demand as lease rows (one visit and lease each, numbers assigned as a pool
  * of the peak would) into a throwaway schema on PostgreSQL at --pg-url (default DEFAULT_PG of bench/common.ts) and
  * times the endpoint's history read (`poolDemands`, `singleHolderCalls`) against the model, to split a
  * sizing call's time. Only ratios within one run mean much on a shared machine. Results go into
@@ -54,16 +54,19 @@ const { demands, calls } = traceDemands(trace, freezeMinutes);
 const poolSize = peakOverlap(current.holdsAt(demands, freezeMinutes)).peak;
 const timing = current.callTimingOf(calls);
 
-async function loadBaseline(ref: string): Promise<SizePool> {
+type PoolDemands = typeof poolDemands;
+
+/** Loads src/pool-sizing/<name>.ts as it was at `ref`, from a copy written beside it for the import. */
+async function loadAt<T>(ref: string, name: string): Promise<T> {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const source = execFileSync('git', ['show', `${ref}:src/pool-sizing/model.ts`], {
+  const source = execFileSync('git', ['show', `${ref}:src/pool-sizing/${name}.ts`], {
     cwd: root,
     encoding: 'utf8',
   });
-  const file = `${root}src/pool-sizing/model-baseline-${process.pid}.ts`;
+  const file = `${root}src/pool-sizing/${name}-baseline-${process.pid}.ts`;
   writeFileSync(file, source);
   try {
-    return ((await import(file)) as typeof current).sizePool;
+    return (await import(file)) as T;
   } finally {
     rmSync(file);
   }
@@ -86,7 +89,14 @@ function timed(sizePool: SizePool, policy: current.ExhaustionPolicy) {
 }
 
 const models: [string, SizePool][] = [['current', current.sizePool]];
-if (values.baseline) models.unshift([`baseline ${values.baseline}`, await loadBaseline(values.baseline)]);
+if (values.baseline)
+  models.unshift([
+    `baseline ${values.baseline}`,
+    (await loadAt<typeof current>(values.baseline, 'model')).sizePool,
+  ]);
+const baselineRead = values.baseline
+  ? (await loadAt<{ poolDemands: PoolDemands }>(values.baseline, 'store')).poolDemands
+  : undefined;
 
 console.log(
   `demands ${demands.length}, pool ${poolSize}, freeze ${freezeMinutes} min, what-if freezes ${current.WHAT_IF_FREEZES.join('/')}; load ${loadavg()
@@ -189,22 +199,31 @@ async function endpointOnPostgres(url: string) {
     const from = new Date(t0.getTime() - 1);
     const to = new Date(Math.max(...demands.map((d) => d.start)) + 1);
     console.log(`\nPostgreSQL ${version} (${redact(url)}), ${rows.length} leases`);
-    console.log('round\tpoolDemands ms\tsingleHolderCalls ms\tsizePool share ms\tsizePool default ms');
+    console.log(
+      `round\t${baselineRead ? 'poolDemands baseline ms\t' : ''}poolDemands ms\tsingleHolderCalls ms\tsizePool share ms\tsizePool default ms`,
+    );
     for (let round = 1; round <= rounds; round++) {
+      const cells: number[] = [round];
+      if (baselineRead) {
+        const began = performance.now();
+        const before = await baselineRead(db, account, site, pool, from, to);
+        cells.push(performance.now() - began);
+        if (!isDeepStrictEqual(before, await poolDemands(db, account, site, pool, from, to)))
+          throw new Error('the baseline and the current history read disagree');
+      }
       let began = performance.now();
       const read = await poolDemands(db, account, site, pool, from, to);
-      const readMs = performance.now() - began;
+      cells.push(performance.now() - began);
       began = performance.now();
       await singleHolderCalls(db, account, site, pool, from, to);
-      const callsMs = performance.now() - began;
+      cells.push(performance.now() - began);
       const model = (exhaustionPolicy: current.ExhaustionPolicy) => {
         const t = performance.now();
         current.sizePool({ demands: read, poolSize, freezeMinutes, exhaustionPolicy, target: 0.99 });
         return performance.now() - t;
       };
-      console.log(
-        [round, readMs, callsMs, model('share'), model('default')].map((x) => x.toFixed(0)).join('\t'),
-      );
+      cells.push(model('share'), model('default'));
+      console.log(cells.map((x) => x.toFixed(0)).join('\t'));
     }
   } finally {
     await db.exec(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});
