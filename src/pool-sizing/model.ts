@@ -66,9 +66,7 @@ interface ClaimOrder {
   activeEnds: Float64Array;
 }
 
-function claimOrder(holds: readonly Hold[]): ClaimOrder;
-function claimOrder(holds: readonly Interval[]): Omit<ClaimOrder, 'activeEnds'>;
-function claimOrder(holds: readonly (Interval & { activeEnd?: number })[]) {
+function claimOrder(holds: readonly (Interval & { activeEnd?: number })[]): ClaimOrder {
   return columns(byStart(holds));
 }
 
@@ -103,7 +101,7 @@ interface PoolReplay {
  * whom later, so free numbers are not ordered; busy ones sit in a min-heap by the time they free.
  */
 function replayPool(
-  holds: Omit<ClaimOrder, 'activeEnds'>,
+  holds: ClaimOrder,
   size: number,
   policy: ExhaustionPolicy,
   into?: Omit<PoolReplay, 'served'>,
