@@ -56,6 +56,33 @@ const NO_NUMBER = -1;
 /** `PoolReplay.numberOf` of an empty hold, which needs no number for any length of time. */
 const NO_NEED = -2;
 
+/**
+ * Holds in claim order as columns of numbers: a replay reads them tens of times per sizing, and plain
+ * arrays of floats are what the engine reads fastest and the collector never walks.
+ */
+interface ClaimOrder {
+  starts: Float64Array;
+  ends: Float64Array;
+  activeEnds: Float64Array;
+}
+
+function claimOrder(holds: readonly (Interval & { activeEnd?: number })[]): ClaimOrder {
+  return columns(byStart(holds));
+}
+
+/** Holds already in claim order as columns; an interval without a leave is on the page until it ends. */
+function columns(sorted: readonly (Interval & { activeEnd?: number })[]): ClaimOrder {
+  const starts = new Float64Array(sorted.length);
+  const ends = new Float64Array(sorted.length);
+  const activeEnds = new Float64Array(sorted.length);
+  sorted.forEach((h, i) => {
+    starts[i] = h.start;
+    ends[i] = h.end;
+    activeEnds[i] = h.activeEnd ?? h.end;
+  });
+  return { starts, ends, activeEnds };
+}
+
 interface PoolReplay {
   /** Per hold (claim order): the index of the number it held, `NO_NUMBER` or `NO_NEED`. */
   numberOf: Int32Array;
@@ -73,18 +100,28 @@ interface PoolReplay {
  * taken (least recently released or random) changes neither whether a claim succeeds nor who shares with
  * whom later, so free numbers are not ordered; busy ones sit in a min-heap by the time they free.
  */
-function replayPool(holds: readonly Interval[], size: number, policy: ExhaustionPolicy): PoolReplay {
-  const numbers = Math.max(0, Math.min(size, holds.length));
+function replayPool(
+  holds: ClaimOrder,
+  size: number,
+  policy: ExhaustionPolicy,
+  into?: Omit<PoolReplay, 'served'>,
+): PoolReplay {
+  const { starts, ends } = holds;
+  const count = starts.length;
+  const numbers = Math.max(0, Math.min(size, count));
   const freesAt = new Float64Array(numbers);
   const heap = new BusyHeap(freesAt);
   const free = new Int32Array(numbers);
   let freeCount = 0;
   let opened = 0;
   let served = 0;
-  const numberOf = new Int32Array(holds.length);
-  const shared = new Uint8Array(holds.length);
-  for (let i = 0; i < holds.length; i++) {
-    const { start, end } = holds[i];
+  // Every entry is written below, so a caller replaying many sizes lends the same arrays each time.
+  const numberOf = into?.numberOf ?? new Int32Array(count);
+  const shared = into?.shared ?? new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const start = starts[i];
+    const end = ends[i];
+    shared[i] = 0;
     if (!(end > start)) {
       numberOf[i] = NO_NEED;
       served++;
@@ -113,19 +150,11 @@ function replayPool(holds: readonly Interval[], size: number, policy: Exhaustion
  * number, i.e. need no sharing.
  */
 export function replayClaims(holds: readonly Interval[], size: number): ClaimOutcome {
-  return replaySorted(byStart(holds), size);
+  return claimOutcome(holds.length, replayPool(claimOrder(holds), size, 'default').served);
 }
 
-/** `replayClaims` over holds already in claim order (sorted once, replayed at many sizes). */
-function replaySorted(holds: readonly Interval[], size: number): ClaimOutcome {
-  const { served } = replayPool(holds, size, 'default');
-  const demands = holds.length;
-  return {
-    demands,
-    served,
-    unserved: demands - served,
-    servedShare: demands === 0 ? 1 : served / demands,
-  };
+function claimOutcome(demands: number, served: number): ClaimOutcome {
+  return { demands, served, unserved: demands - served, servedShare: demands === 0 ? 1 : served / demands };
 }
 
 /**
@@ -169,98 +198,123 @@ export function callAccuracy(
   policy: ExhaustionPolicy,
   timing: CallTiming,
 ): number {
-  return accuracySorted(byStart(holds), size, policy, timing);
+  const sorted = claimOrder(holds);
+  // Without sharing every served visit holds its number alone: its calls are exact, the others' lost.
+  if (policy === 'default')
+    return claimOutcome(holds.length, replayPool(sorted, size, policy).served).servedShare;
+  return sharedAccuracy(sorted, size, timing);
 }
 
-function accuracySorted(
-  holds: readonly Hold[],
+/** `callAccuracy` with overflow sharing, over holds in claim order. */
+function sharedAccuracy(
+  holds: ClaimOrder,
   size: number,
-  policy: ExhaustionPolicy,
   timing: CallTiming,
+  into?: Omit<PoolReplay, 'served'>,
 ): number {
-  // Without sharing every served visit holds its number alone: its calls are exact, the others' lost.
-  if (policy === 'default') return replaySorted(holds, size).servedShare;
-  const { numberOf, shared } = replayPool(holds, size, policy);
+  const count = holds.starts.length;
+  const { numberOf, shared } = replayPool(holds, size, 'share', into);
   // A number's holds fall into runs that overlap: one that took it free (the head), then the visits
   // sharing it. Most runs are the head alone, exact; the others are ranked.
-  const headOf = new Int32Array(Math.max(0, Math.min(size, holds.length))).fill(-1);
-  const sharers = new Map<number, Hold[]>();
+  const headOf = new Int32Array(Math.max(0, Math.min(size, count))).fill(-1);
+  const sharers = new Map<number, number[]>();
   const settle = (head: number) => {
     const run = sharers.get(head);
-    return run === undefined ? 1 : rankedRunShare(run, timing);
+    return run === undefined ? 1 : rankedRunShare(holds, run, timing);
   };
   let right = 0;
-  for (let i = 0; i < holds.length; i++) {
+  for (let i = 0; i < count; i++) {
     const number = numberOf[i];
     if (number === NO_NEED) right++;
     else if (number === NO_NUMBER) continue;
     else if (shared[i]) {
       const head = headOf[number];
       const run = sharers.get(head);
-      if (run) run.push(holds[i]);
-      else sharers.set(head, [holds[head], holds[i]]);
+      if (run) run.push(i);
+      else sharers.set(head, [head, i]);
     } else {
       if (headOf[number] >= 0) right += settle(headOf[number]);
       headOf[number] = i;
     }
   }
   for (const head of headOf) if (head >= 0) right += settle(head);
-  return holds.length === 0 ? 1 : right / holds.length;
+  return count === 0 ? 1 : right / count;
 }
 
 /**
- * The sum over a run of holds sharing one number of each hold's expected share of its calls that the
- * ranking gives it. A sweep over the run's instants (starts, ends, leaves): between two instants the holds
- * alive, those on the page and so the winner stay the same, and each winner is credited the calls it makes
- * there (its call density × the length ÷ the winners).
+ * The sum over a run of holds sharing one number (indices in claim order) of each hold's expected share of
+ * its calls that the ranking gives it. A sweep over the run's instants (starts, ends, leaves): between two
+ * instants the holds alive, those on the page and so the winner stay the same, and each winner is credited
+ * the calls it makes there (its call density × the length ÷ the winners). Holders are visited in claim
+ * order everywhere, so the sums add up in one fixed order.
  */
-function rankedRunShare(run: readonly Hold[], timing: CallTiming): number {
-  const parts = run.map((h) => {
-    const pageEnd = Math.min(Math.max(h.activeEnd, h.start), h.end);
-    const onPage = pageEnd - h.start;
-    const frozen = h.end - pageEnd;
+function rankedRunShare(holds: ClaimOrder, run: readonly number[], timing: CallTiming): number {
+  const n = run.length;
+  const starts = new Float64Array(n);
+  const ends = new Float64Array(n);
+  const activeEnds = new Float64Array(n);
+  const pageEnds = new Float64Array(n);
+  const pageDensity = new Float64Array(n);
+  const frozenDensity = new Float64Array(n);
+  const instants = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    const start = holds.starts[run[i]];
+    const end = holds.ends[run[i]];
+    const active = holds.activeEnds[run[i]];
+    const pageEnd = Math.min(Math.max(active, start), end);
+    const onPage = pageEnd - start;
+    const frozen = end - pageEnd;
+    starts[i] = start;
+    ends[i] = end;
+    activeEnds[i] = active;
+    pageEnds[i] = pageEnd;
     // Call density per millisecond in each part of the hold.
-    return {
-      pageEnd,
-      pageDensity: onPage > 0 ? (frozen > 0 ? timing.duringVisitShare : 1) / onPage : 0,
-      frozenDensity: frozen > 0 ? (onPage > 0 ? 1 - timing.duringVisitShare : 1) / frozen : 0,
-    };
-  });
-  const instants = [...new Set(run.flatMap((h, i) => [h.start, h.end, parts[i].pageEnd]))].sort(
-    (a, b) => a - b,
-  );
-  const byEnd = run.map((_, i) => i).sort((a, b) => run[a].end - run[b].end);
-  const alive = new Set<number>();
-  let nextStart = 0; // the run is in start order
-  let nextEnd = 0;
+    pageDensity[i] = onPage > 0 ? (frozen > 0 ? timing.duringVisitShare : 1) / onPage : 0;
+    frozenDensity[i] = frozen > 0 ? (onPage > 0 ? 1 - timing.duringVisitShare : 1) / frozen : 0;
+    instants[3 * i] = start;
+    instants[3 * i + 1] = end;
+    instants[3 * i + 2] = pageEnd;
+  }
+  instants.sort();
+  // The holds alive over the current span, in claim order; the run is in start order.
+  const alive = new Int32Array(n);
+  let aliveCount = 0;
+  let started = 0;
   let share = 0;
   for (let k = 0; k + 1 < instants.length; k++) {
     const from = instants[k];
+    if (instants[k + 1] === from) continue; // a repeated instant: the span starts at its last copy
     const length = instants[k + 1] - from;
-    while (nextEnd < byEnd.length && run[byEnd[nextEnd]].end <= from) alive.delete(byEnd[nextEnd++]);
-    while (nextStart < run.length && run[nextStart].start <= from) {
-      if (run[nextStart].end > from) alive.add(nextStart);
-      nextStart++;
-    }
-    if (alive.size === 0) continue;
+    let kept = 0;
+    for (let a = 0; a < aliveCount; a++) if (ends[alive[a]] > from) alive[kept++] = alive[a];
+    aliveCount = kept;
+    for (; started < n && starts[started] <= from; started++)
+      if (ends[started] > from) alive[aliveCount++] = started;
+    if (aliveCount === 0) continue;
     // A holder on the page outranks every frozen one; holders on the page together tie.
     let onPage = 0;
-    for (const i of alive) if (from < parts[i].pageEnd) onPage++;
+    for (let a = 0; a < aliveCount; a++) if (from < pageEnds[alive[a]]) onPage++;
     if (onPage > 0) {
-      for (const i of alive) if (from < parts[i].pageEnd) share += (length * parts[i].pageDensity) / onPage;
+      for (let a = 0; a < aliveCount; a++) {
+        const i = alive[a];
+        if (from < pageEnds[i]) share += (length * pageDensity[i]) / onPage;
+      }
       continue;
     }
     // All frozen: the one seen last wins; equal last sightings tie.
     let lastSeen = Number.NEGATIVE_INFINITY;
     let ties = 0;
-    for (const i of alive) {
-      if (run[i].activeEnd > lastSeen) {
-        lastSeen = run[i].activeEnd;
+    for (let a = 0; a < aliveCount; a++) {
+      const seen = activeEnds[alive[a]];
+      if (seen > lastSeen) {
+        lastSeen = seen;
         ties = 1;
-      } else if (run[i].activeEnd === lastSeen) ties++;
+      } else if (seen === lastSeen) ties++;
     }
-    for (const i of alive)
-      if (run[i].activeEnd === lastSeen) share += (length * parts[i].frozenDensity) / ties;
+    for (let a = 0; a < aliveCount; a++) {
+      const i = alive[a];
+      if (activeEnds[i] === lastSeen) share += (length * frozenDensity[i]) / ties;
+    }
   }
   return share;
 }
@@ -268,30 +322,101 @@ function rankedRunShare(run: readonly Hold[], timing: CallTiming): number {
 /**
  * The smallest pool whose replay serves at least `target` of the demand. A pool of the peak overlap serves
  * everything (greedy claims in start order colour an interval graph with its clique number), and the
- * served count never falls when a number is added, so a binary search over [0, peak] finds it.
+ * served count never falls when a number is added, so a search over [0, peak] finds it.
  */
 export function neededPoolSize(holds: readonly Interval[], target: number): number {
-  const sorted = byStart(holds);
+  const sorted = claimOrder(holds);
   return smallestReaching(
     peakOverlap(holds).peak,
-    (size) => replaySorted(sorted, size).servedShare >= target,
+    (size) => claimOutcome(holds.length, replayPool(sorted, size, 'default').served).servedShare >= target,
   );
 }
 
 /**
- * The smallest size in [0, peak] that `reaches`, by binary search: the peak always reaches (every claim
- * finds a free number, so every call is exact), and more numbers are taken not to hurt. That holds for the
- * served share; with sharing it held on every random trace of the tests (model.test.ts).
+ * The smallest size in [0, peak] that `reaches`: the peak always reaches (every claim finds a free number,
+ * so every call is exact), and more numbers are taken not to hurt. That holds for the served share; with
+ * sharing it held on every random trace of the tests (model.test.ts). The search gallops from `guess`
+ * (1, 2, 4… numbers away) and then halves the bracket, so a good guess costs a few replays, all near the
+ * answer, where few visits share and a replay is cheapest; without a guess it halves [0, peak].
  */
-function smallestReaching(peak: number, reaches: (size: number) => boolean): number {
-  let hi = peak;
+function smallestReaching(peak: number, reaches: (size: number) => boolean, guess?: number): number {
   let lo = 0;
+  let hi = peak;
+  if (guess !== undefined) {
+    const first = Math.min(Math.max(Math.round(guess), 0), peak);
+    if (reaches(first)) {
+      hi = first;
+      for (let step = 1; lo < hi; step *= 2) {
+        const probe = Math.max(lo, first - step);
+        if (!reaches(probe)) {
+          lo = probe + 1;
+          break;
+        }
+        hi = probe;
+      }
+    } else {
+      lo = first + 1;
+      for (let step = 1; first + step < hi; step *= 2) {
+        if (reaches(first + step)) {
+          hi = first + step;
+          break;
+        }
+        lo = first + step + 1;
+      }
+    }
+  }
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (reaches(mid)) hi = mid;
     else lo = mid + 1;
   }
   return hi;
+}
+
+/**
+ * One freeze time's holds in claim order and the replays run on them so far: the searches, the current
+ * size and the what-if table ask for many of the same sizes. At the peak or above every claim finds a free
+ * number (see `neededPoolSize`), so those sizes need no replay: everything is served and exact.
+ */
+class FreezeReplays {
+  private readonly holds: ClaimOrder;
+  private readonly served = new Map<number, number>();
+  private readonly accuracies = new Map<number, number>();
+  /** Lent to every replay: tens of them per sizing would otherwise each allocate their own. */
+  private readonly replay: Omit<PoolReplay, 'served'>;
+  readonly peak: number;
+
+  constructor(
+    holds: readonly Hold[],
+    private readonly policy: ExhaustionPolicy,
+    private readonly timing: CallTiming,
+  ) {
+    this.holds = columns(holds);
+    this.peak = peakOverlap(holds).peak;
+    this.replay = { numberOf: new Int32Array(holds.length), shared: new Uint8Array(holds.length) };
+  }
+
+  outcome(size: number): ClaimOutcome {
+    const count = this.holds.starts.length;
+    let served = size >= this.peak ? count : this.served.get(size);
+    if (served === undefined) {
+      served = replayPool(this.holds, size, 'default', this.replay).served;
+      this.served.set(size, served);
+    }
+    return claimOutcome(count, served);
+  }
+
+  /** `callAccuracy` at `size`. */
+  accuracy(size: number): number {
+    if (this.policy === 'default') return this.outcome(size).servedShare;
+    if (size >= this.peak) return 1;
+    let accuracy = this.accuracies.get(size);
+    if (accuracy === undefined) {
+      accuracy = sharedAccuracy(this.holds, size, this.timing, this.replay);
+      this.accuracies.set(size, accuracy);
+    }
+    return accuracy;
+  }
 }
 
 export interface WhatIfCell {
@@ -366,39 +491,49 @@ export function sizePool(input: SizingInput): Sizing {
   );
   const policy = input.exhaustionPolicy;
   const timing = input.callTiming ?? callTimingOf({ active: 0, frozen: 0 });
-  const accuracy = (holds: readonly Hold[], size: number) => accuracySorted(holds, size, policy, timing);
-  const servedSize = (holds: readonly Interval[], peak: number) =>
-    smallestReaching(peak, (size) => replaySorted(holds, size).servedShare >= input.target);
   // Starts do not depend on the freeze, so the demand is put in claim order once.
   const demands = byStart(input.demands);
+  // Each freeze's searches start from a guess made from the previous freeze's answers (a wrong guess costs
+  // replays, never a different answer): the spare numbers above the served size grow about with the square
+  // root of the peak, as a loss system's do with the load, and the accuracy size keeps its ratio to the
+  // served size.
+  let previous: { peakHeld: number; recommended: number; recommendedServed: number } | undefined;
   const byFreeze = freezes.map((f) => {
-    const holds = holdsAt(demands, f);
-    const peak = peakOverlap(holds).peak;
-    return {
-      freezeMinutes: f,
-      peakHeld: peak,
-      // Without sharing the call accuracy is the served share: one search gives both.
-      ...(policy === 'default'
-        ? { recommended: servedSize(holds, peak), recommendedServed: servedSize(holds, peak) }
-        : {
-            recommended: smallestReaching(peak, (size) => accuracy(holds, size) >= input.target),
-            recommendedServed: servedSize(holds, peak),
-          }),
-      holds,
-    };
+    const replays = new FreezeReplays(holdsAt(demands, f), policy, timing);
+    const { peak } = replays;
+    const recommendedServed = smallestReaching(
+      peak,
+      (size) => replays.outcome(size).servedShare >= input.target,
+      previous && previous.peakHeld > 0
+        ? peak - (previous.peakHeld - previous.recommendedServed) * Math.sqrt(peak / previous.peakHeld)
+        : undefined,
+    );
+    // Without sharing the call accuracy is the served share: one search gives both.
+    const recommended =
+      policy === 'default'
+        ? recommendedServed
+        : smallestReaching(
+            peak,
+            (size) => replays.accuracy(size) >= input.target,
+            previous && previous.recommendedServed > 0
+              ? (recommendedServed * previous.recommended) / previous.recommendedServed
+              : recommendedServed,
+          );
+    previous = { peakHeld: peak, recommended, recommendedServed };
+    return { freezeMinutes: f, ...previous, replays };
   });
   const current = byFreeze.find((f) => f.freezeMinutes === input.freezeMinutes)!;
   const { peakHeld, recommended, recommendedServed } = current;
-  const servedAtCurrent = replaySorted(current.holds, input.poolSize);
-  const accuracyAtCurrent = accuracy(current.holds, input.poolSize);
+  const servedAtCurrent = current.replays.outcome(input.poolSize);
+  const accuracyAtCurrent = current.replays.accuracy(input.poolSize);
   const whatIf: WhatIfCell[] = [];
   for (const size of whatIfSizes(input.poolSize, peakHeld, recommended, recommendedServed)) {
-    for (const { freezeMinutes: f, holds } of byFreeze) {
-      const r = replaySorted(holds, size);
+    for (const { freezeMinutes: f, replays } of byFreeze) {
+      const r = replays.outcome(size);
       whatIf.push({
         size,
         freezeMinutes: f,
-        callAccuracy: policy === 'default' ? r.servedShare : accuracy(holds, size),
+        callAccuracy: replays.accuracy(size),
         servedShare: r.servedShare,
         unserved: r.unserved,
       });

@@ -40,51 +40,53 @@ export async function poolDemands(
   from: Date,
   to: Date,
 ): Promise<Demand[]> {
+  // Tens of thousands of rows a day: instants come back as epoch milliseconds (float8 parses to a number,
+  // without a Date per value), cut to the millisecond as a Date would be.
+  const ms = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
   const leases = await q.query<{
-    started_at: Date;
-    last_seen_at: Date;
-    left_at: Date | null;
-    held_until: Date;
-    handed_over: boolean;
+    start: number;
+    last_seen: number;
+    left_at: number | null;
+    cut: number | null;
   }>(
-    `SELECT l.started_at, l.last_seen_at, l.left_at, l.held_until,
-            EXISTS (SELECT 1 FROM leases h
-                     WHERE h.account_id = l.account_id AND h.number_id = l.number_id
-                       AND h.started_at = l.held_until AND h.visitor_id = l.visitor_id
-                       AND h.visit_id <> l.visit_id) AS handed_over
+    `SELECT ${ms('l.started_at')} AS start, ${ms('l.last_seen_at')} AS last_seen, ${ms('l.left_at')} AS left_at,
+            CASE WHEN EXISTS (SELECT 1 FROM leases h
+                               WHERE h.account_id = l.account_id AND h.number_id = l.number_id
+                                 AND h.started_at = l.held_until AND h.visitor_id = l.visitor_id
+                                 AND h.visit_id <> l.visit_id)
+                 THEN ${ms('l.held_until')} END AS cut
        FROM leases l JOIN numbers n ON n.account_id = l.account_id AND n.id = l.number_id
       WHERE l.account_id = $1 AND n.pool_id = $2 AND NOT l.shared AND l.started_at >= $3 AND l.started_at < $4
       ORDER BY l.started_at, l.id`,
     [accountId, poolId, from, to],
   );
   const unserved = await q.query<{
-    at: Date;
-    last_seen_at: Date;
-    left_at: Date | null;
-    next_lease: Date | null;
+    at: number;
+    last_seen: number;
+    left_at: number | null;
+    next_lease: number | null;
   }>(
-    `SELECT DISTINCT ON (e.visit_id) e.at, v.last_seen_at, v.left_at,
-            (SELECT min(l.started_at) FROM leases l
-              WHERE l.account_id = e.account_id AND l.visit_id = e.visit_id AND NOT l.shared
-                AND l.started_at > e.at) AS next_lease
+    `SELECT DISTINCT ON (e.visit_id) ${ms('e.at')} AS at, ${ms('v.last_seen_at')} AS last_seen, ${ms('v.left_at')} AS left_at,
+            ${ms(`(SELECT min(l.started_at) FROM leases l
+                    WHERE l.account_id = e.account_id AND l.visit_id = e.visit_id AND NOT l.shared
+                      AND l.started_at > e.at)`)} AS next_lease
        FROM pool_exhaustions e JOIN visits v ON v.account_id = e.account_id AND v.id = e.visit_id
       WHERE e.account_id = $1 AND e.site_id = $2 AND e.pool_id = $3 AND e.at >= $4 AND e.at < $5
       ORDER BY e.visit_id, e.at`,
     [accountId, siteId, poolId, from, to],
   );
-  const ms = (t: Date | null) => (t ? new Date(t).getTime() : null);
   const demands: Demand[] = leases.map((l) => ({
-    start: ms(l.started_at)!,
-    activeEnd: activeEnd(ms(l.last_seen_at)!, ms(l.left_at)),
-    cutAt: l.handed_over ? ms(l.held_until) : null,
+    start: l.start,
+    activeEnd: activeEnd(l.last_seen, l.left_at),
+    cutAt: l.cut,
   }));
   // Leases first: at equal starts the recorded claim went to the lease holder.
-  unserved.sort((a, b) => ms(a.at)! - ms(b.at)!);
+  unserved.sort((a, b) => a.at - b.at);
   for (const u of unserved) {
     demands.push({
-      start: ms(u.at)!,
-      activeEnd: Math.max(ms(u.at)!, activeEnd(ms(u.last_seen_at)!, ms(u.left_at))),
-      cutAt: ms(u.next_lease),
+      start: u.at,
+      activeEnd: Math.max(u.at, activeEnd(u.last_seen, u.left_at)),
+      cutAt: u.next_lease,
     });
   }
   return demands;

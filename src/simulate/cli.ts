@@ -178,16 +178,11 @@ export function resolvePool(spec: string, minPool: number, stats: TrafficStats):
 }
 
 /**
- * The pool sizes of a trace without replaying it: the theoretical minimum, the rules of thumb, and what
- * the product's sizing model asks for when the recorded leases are exactly the trace's visits (leave or last
- * heartbeat + 60 s, plus the freeze; no stickiness hand-overs): `modelNeeded99`, 99% of visits served;
- * `modelCalls99Share` / `modelCalls99Default`, 99% of in-freeze calls right with overflow sharing / the
- * default number, with the share of calls made on the page counted from the trace's calls in their holds
- * as the product counts its single-holder calls (`duringVisitShare`).
+ * The demand the product's sizing model would read if the recorded leases were exactly the trace's paid,
+ * human visits (leave or last heartbeat + 60 s, plus the freeze; no stickiness hand-overs), and the trace's
+ * calls in those holds counted as the product counts its single-holder calls (on the page vs frozen).
  */
-export function traceSizes(trace: Trace, days: number, freezeMinutes: number) {
-  const stats = trafficStats(trace, days);
-  const minPool = minPoolOf(trace, freezeMinutes).peak;
+export function traceDemands(trace: Trace, freezeMinutes: number) {
   const demandOf = new Map<number, Demand>();
   for (const v of trace.visits)
     if (v.channel === 'paid' && !v.bot)
@@ -199,9 +194,24 @@ export function traceSizes(trace: Trace, days: number, freezeMinutes: number) {
     if (c.at < d.activeEnd) calls.active++;
     else if (c.at < d.activeEnd + freezeMinutes * 60_000) calls.frozen++;
   }
+  return { demands: [...demandOf.values()], calls };
+}
+
+/**
+ * The pool sizes of a trace without replaying it: the theoretical minimum, the rules of thumb, and what
+ * the product's sizing model asks for when the recorded leases are exactly the trace's visits (leave or last
+ * heartbeat + 60 s, plus the freeze; no stickiness hand-overs): `modelNeeded99`, 99% of visits served;
+ * `modelCalls99Share` / `modelCalls99Default`, 99% of in-freeze calls right with overflow sharing / the
+ * default number, with the share of calls made on the page counted from the trace's calls in their holds
+ * as the product counts its single-holder calls (`duringVisitShare`).
+ */
+export function traceSizes(trace: Trace, days: number, freezeMinutes: number) {
+  const stats = trafficStats(trace, days);
+  const minPool = minPoolOf(trace, freezeMinutes).peak;
+  const { demands, calls } = traceDemands(trace, freezeMinutes);
   const sized = (exhaustionPolicy: ExhaustionPolicy) =>
     sizePool({
-      demands: [...demandOf.values()],
+      demands,
       poolSize: 0,
       freezeMinutes,
       exhaustionPolicy,
@@ -212,7 +222,7 @@ export function traceSizes(trace: Trace, days: number, freezeMinutes: number) {
   const share = sized('share');
   return {
     visits: trace.visits.length,
-    paidVisits: demandOf.size,
+    paidVisits: demands.length,
     freezeMin: freezeMinutes,
     minPool,
     modelNeeded99: share.recommendedServed,
