@@ -83,7 +83,7 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
 
   it('reads the rollup where it covers the period (a changed rollup row changes the report)', async () => {
     const q = `siteId=${site.siteId}&from=${FIRST_DAY}&to=${LAST_DAY}`;
-    // channel reads visit_daily_sources, device visit_daily.
+    // channel reads visit_daily_sources, device visit_daily, hour_of_day visit_daily_keys.
     const visits = async (dimension: string) =>
       (await env.api('GET', `/api/v1/reports/${dimension}?${q}`)).json().totals.visits;
     const raw = await visits('channel');
@@ -100,9 +100,18 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
     expect(await visits('device')).toBe(raw);
     await bump('visit_daily');
     expect(await visits('device')).toBe(raw + 1000);
+    // hour_of_day reads its rows of visit_daily_keys, whose keys are the hours as text.
+    expect(await visits('hour_of_day')).toBe(raw);
+    await env.db.query(
+      `UPDATE visit_daily_keys SET visits = visits + 1000
+        WHERE ctid = (SELECT ctid FROM visit_daily_keys WHERE site_id = $1 AND dimension = 'hour_of_day' LIMIT 1)`,
+      [site.siteId],
+    );
+    expect(await visits('hour_of_day')).toBe(raw + 1000);
     await dropVisitRollup(env.db, site);
     expect(await visits('channel')).toBe(raw);
     expect(await visits('device')).toBe(raw);
+    expect(await visits('hour_of_day')).toBe(raw);
   }, 600_000);
 
   it('a visit written for a rolled-up day moves rolled_to back to that day', async () => {

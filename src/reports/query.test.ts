@@ -60,8 +60,8 @@ describe('report SQL', () => {
       }
     });
 
-    it('reads visit_daily_keys for region, city and landing page, unfiltered or by channel only', () => {
-      for (const d of ['region', 'city', 'landing_page'] as const) {
+    it('reads visit_daily_keys for region, city, landing page and hour, unfiltered or by channel only', () => {
+      for (const d of ['region', 'city', 'landing_page', 'hour_of_day'] as const) {
         expect(uses(buildReportQuery(rolled, d, period, { channel: 'direct' })), d).toEqual({
           daily: false,
           keys: true,
@@ -75,7 +75,6 @@ describe('report SQL', () => {
 
     it('reads raw visits where the rollup cannot answer, without an unused parameter', () => {
       for (const [d, filters] of [
-        ['hour_of_day', {}],
         ['tracking_number', {}],
         ['campaign', { region: 'Москва' }],
       ] as const) {

@@ -169,7 +169,7 @@ export function buildReportQuery(
       WHERE ${[rolledDays('vd'), ...rollupFilters].join(' AND ')} GROUP BY 1`;
   } else if (rolledTo && dim.keyedRollup && Object.keys(filterParams).every((f) => f === 'channel')) {
     const channel = filterParams.channel ? ` AND dk.channel = $${filterParams.channel}` : '';
-    rolledVisits = `SELECT dk.key, sum(dk.visits)::int AS visits FROM visit_daily_keys dk
+    rolledVisits = `SELECT ${dim.keyedRollup} AS key, sum(dk.visits)::int AS visits FROM visit_daily_keys dk
       WHERE ${rolledDays('dk')} AND dk.dimension = '${dimension}'${channel} GROUP BY 1`;
   }
   const rawVisits = (from: string) => `SELECT ${dim.visit} AS key, count(*)::int AS visits

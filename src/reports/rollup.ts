@@ -177,7 +177,7 @@ async function rollSiteChunk(db: Db, site: SiteRef, now: Date): Promise<boolean>
       [...params, from, to],
     );
     // The keys are the reports' own expressions, so a rolled-up key equals the raw one by construction.
-    const keys = KEYED_DIMENSIONS.map((d) => `('${d}', ${dimensionSql[d].visit})`).join(', ');
+    const keys = KEYED_DIMENSIONS.map((d) => `('${d}', (${dimensionSql[d].visit})::text)`).join(', ');
     await q.query(
       `INSERT INTO visit_daily_keys (account_id, site_id, dimension, day, channel, key, visits)
        SELECT v.account_id, v.site_id, k.dimension, (v.started_at AT TIME ZONE $3)::date, v.channel, k.key, count(*)
