@@ -2,6 +2,7 @@
 // through the API with the rollup in place and again on raw rows only, over a seeded random dataset, and
 // the two responses must be identical — with the rollup covering part of the period, all of it, after a
 // visit written for an already rolled-up day, and across a change of the site's time zone.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAYS, FIRST_DAY, generateReportData } from '../bench/report-data.js';
 import { DIMENSIONS } from '../src/reports/dimensions.js';
@@ -112,6 +113,23 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
     expect(await visits('channel')).toBe(raw);
     expect(await visits('device')).toBe(raw);
     expect(await visits('hour_of_day')).toBe(raw);
+  }, 600_000);
+
+  it('migration 029 adds the hours of days rolled up before it, as the rollup pass writes them', async () => {
+    await rollUp(`${LAST_DAY}T23:00:00Z`);
+    const hours = () =>
+      env.db.query(
+        `SELECT day::text, channel, key, visits FROM visit_daily_keys
+          WHERE site_id = $1 AND dimension = 'hour_of_day' ORDER BY 1, 2, 3`,
+        [site.siteId],
+      );
+    const written = await hours();
+    expect(written.length).toBeGreaterThan(DAYS);
+    await env.db.query(`DELETE FROM visit_daily_keys WHERE dimension = 'hour_of_day'`);
+    await env.db.exec(
+      readFileSync(new URL('../src/db/migrations/029_hour_of_day_rollup.sql', import.meta.url), 'utf8'),
+    );
+    expect(await hours()).toEqual(written);
   }, 600_000);
 
   it('a visit written for a rolled-up day moves rolled_to back to that day', async () => {
