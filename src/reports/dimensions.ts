@@ -41,8 +41,7 @@ export interface DimensionSql {
   visit: string | null;
   /**
    * The same key over the daily rollup visit_daily `vd` (rollup.ts). Without it (and without `keyedRollup`)
-   * reports by or filtered by this dimension read raw visits: tracking_number (a visit's number can change
-   * after the fact).
+   * (or `numberRollup`) reports by or filtered by this dimension read raw visits.
    */
   rollup?: string;
   /**
@@ -59,6 +58,11 @@ export interface DimensionSql {
   call: string;
   /** Whether the visits half needs the visit's number joined as `vn` and its site as `vs`. */
   visitNumber?: boolean;
+  /**
+   * `visit` reads only the visit's channel, number_id and number_method, so the rollup visit_daily_numbers
+   * (those columns per day, aliased `v`, with `vn` and `vs` joined) answers it, unfiltered or by channel.
+   */
+  numberRollup?: boolean;
   /** Calendar dimensions sort by key by default; per-row comparison shifts `date` keys by the period. */
   time?: boolean;
   /** Key expression over a lead `l` and its visit `v`; defaults to `visit` (no leads when that is null). */
@@ -155,6 +159,7 @@ export const dimensionSql: Record<Dimension, DimensionSql> = {
     visit: notSet(`coalesce(vn.e164, CASE WHEN v.number_method = 'default' THEN vs.default_number END)`),
     call: notSet('c.tracking_number'),
     visitNumber: true,
+    numberRollup: true,
   },
   employee: { visit: null, call: notSet('c.employee') },
   group: { visit: null, call: notSet('c.group_name') },
