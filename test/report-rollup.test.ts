@@ -2,12 +2,13 @@
 // through the API with the rollup in place and again on raw rows only, over a seeded random dataset, and
 // the two responses must be identical — with the rollup covering part of the period, all of it, after a
 // visit written for an already rolled-up day, and across a change of the site's time zone.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAYS, FIRST_DAY, generateReportData } from '../bench/report-data.js';
 import { DIMENSIONS } from '../src/reports/dimensions.js';
 import { addDays } from '../src/reports/period.js';
 import { dropVisitRollup, refreshVisitRollups, withRollup } from '../src/reports/rollup.js';
-import { postVisit, type TestEnv, testEnv } from './helpers.js';
+import { postLease, postVisit, type TestEnv, testEnv } from './helpers.js';
 
 const LAST_DAY = addDays(FIRST_DAY, DAYS - 1);
 
@@ -83,7 +84,8 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
 
   it('reads the rollup where it covers the period (a changed rollup row changes the report)', async () => {
     const q = `siteId=${site.siteId}&from=${FIRST_DAY}&to=${LAST_DAY}`;
-    // channel reads visit_daily_sources, device visit_daily.
+    // channel reads visit_daily_sources, device visit_daily, hour_of_day visit_daily_keys, tracking_number
+    // visit_daily_numbers.
     const visits = async (dimension: string) =>
       (await env.api('GET', `/api/v1/reports/${dimension}?${q}`)).json().totals.visits;
     const raw = await visits('channel');
@@ -100,9 +102,47 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
     expect(await visits('device')).toBe(raw);
     await bump('visit_daily');
     expect(await visits('device')).toBe(raw + 1000);
+    expect(await visits('tracking_number')).toBe(raw);
+    await bump('visit_daily_numbers');
+    expect(await visits('tracking_number')).toBe(raw + 1000);
+    // hour_of_day reads its rows of visit_daily_keys, whose keys are the hours as text.
+    expect(await visits('hour_of_day')).toBe(raw);
+    await env.db.query(
+      `UPDATE visit_daily_keys SET visits = visits + 1000
+        WHERE ctid = (SELECT ctid FROM visit_daily_keys WHERE site_id = $1 AND dimension = 'hour_of_day' LIMIT 1)`,
+      [site.siteId],
+    );
+    expect(await visits('hour_of_day')).toBe(raw + 1000);
     await dropVisitRollup(env.db, site);
     expect(await visits('channel')).toBe(raw);
     expect(await visits('device')).toBe(raw);
+    expect(await visits('hour_of_day')).toBe(raw);
+    expect(await visits('tracking_number')).toBe(raw);
+  }, 600_000);
+
+  it('migration 029 adds the hours and numbers of days rolled up before it, as the rollup pass writes them', async () => {
+    await rollUp(`${LAST_DAY}T23:00:00Z`);
+    const rows = async () => [
+      await env.db.query(
+        `SELECT day::text, channel, key, visits FROM visit_daily_keys
+          WHERE site_id = $1 AND dimension = 'hour_of_day' ORDER BY 1, 2, 3`,
+        [site.siteId],
+      ),
+      await env.db.query(
+        `SELECT day::text, channel, number_id, number_method, visits FROM visit_daily_numbers
+          WHERE site_id = $1 ORDER BY 1, 2, 3, 4`,
+        [site.siteId],
+      ),
+    ];
+    const written = await rows();
+    expect(written[0].length).toBeGreaterThan(DAYS);
+    expect(written[1].length).toBeGreaterThan(DAYS);
+    await env.db.query(`DELETE FROM visit_daily_keys WHERE dimension = 'hour_of_day'`);
+    await env.db.query('DROP TABLE visit_daily_numbers');
+    await env.db.exec(
+      readFileSync(new URL('../src/db/migrations/029_hour_and_number_rollups.sql', import.meta.url), 'utf8'),
+    );
+    expect(await rows()).toEqual(written);
   }, 600_000);
 
   it('a visit written for a rolled-up day moves rolled_to back to that day', async () => {
@@ -111,6 +151,26 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
     const res = await postVisit(env.app, { site: siteKey, url: 'https://divany.example/?utm_source=late' });
     expect(res.statusCode).toBe(200);
     expect(await rolledTo()).toBe('2026-09-01');
+    await expectSameAsRaw();
+  }, 600_000);
+
+  it('a lazy lease for a visit of a rolled-up day moves rolled_to back (its number is a report key)', async () => {
+    const leaseOn = await env.api('PATCH', `/api/v1/sites/${site.siteId}`, { leaseOn: 'visible' });
+    expect(leaseOn.statusCode).toBe(200);
+    env.clock.set('2026-09-03T10:00:00Z');
+    const visit = (
+      await postVisit(env.app, {
+        site: siteKey,
+        url: 'https://divany.example/?utm_source=yandex&utm_medium=cpc',
+      })
+    ).json();
+    expect(visit.deferred).toBe(true);
+    await rollUp(`${LAST_DAY}T23:00:00Z`);
+    expect(await rolledTo()).toBe(addDays(LAST_DAY, 1));
+    const leased = await postLease(env.app, { site: siteKey, visitor: visit.visitor, visit: visit.visit });
+    expect(leased.statusCode).toBe(200);
+    expect(leased.json().number).not.toBeNull();
+    expect(await rolledTo()).toBe('2026-09-03');
     await expectSameAsRaw();
   }, 600_000);
 

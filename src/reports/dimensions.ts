@@ -41,8 +41,7 @@ export interface DimensionSql {
   visit: string | null;
   /**
    * The same key over the daily rollup visit_daily `vd` (rollup.ts). Without it (and without `keyedRollup`)
-   * reports by or filtered by this dimension read raw visits: hour_of_day (finer than a day),
-   * tracking_number (a visit's number can change after the fact).
+   * (or `numberRollup`) reports by or filtered by this dimension read raw visits.
    */
   rollup?: string;
   /**
@@ -50,12 +49,20 @@ export interface DimensionSql {
    * (same columns, alias `vd`) answers it too, when every filter has this flag as well.
    */
   sourcesRollup?: boolean;
-  /** The rollup visit_daily_keys holds this dimension's `visit` key per day and channel. */
-  keyedRollup?: boolean;
+  /**
+   * The rollup visit_daily_keys holds this dimension's `visit` key (as text) per day and channel; this is
+   * the key read back from it as `dk.key`, in the type of `visit`.
+   */
+  keyedRollup?: string;
   /** Key expression over calls `c` and `sr`. */
   call: string;
   /** Whether the visits half needs the visit's number joined as `vn` and its site as `vs`. */
   visitNumber?: boolean;
+  /**
+   * `visit` reads only the visit's channel, number_id and number_method, so the rollup visit_daily_numbers
+   * (those columns per day, aliased `v`, with `vn` and `vs` joined) answers it, unfiltered or by channel.
+   */
+  numberRollup?: boolean;
   /** Calendar dimensions sort by key by default; per-row comparison shifts `date` keys by the period. */
   time?: boolean;
   /** Key expression over a lead `l` and its visit `v`; defaults to `visit` (no leads when that is null). */
@@ -74,7 +81,7 @@ const local = (col: string) => `(${col} AT TIME ZONE $3)`;
 
 const visitField = (field: string, rollup: 'column' | 'keyed', cost?: string): DimensionSql => ({
   visit: notSet(`v.${field}`),
-  ...(rollup === 'column' ? { rollup: notSet(`vd.${field}`) } : { keyedRollup: true }),
+  ...(rollup === 'column' ? { rollup: notSet(`vd.${field}`) } : { keyedRollup: 'dk.key' }),
   call: notSet(`c.visit_${field}`),
   ...(cost ? { cost: notSet(cost) } : {}),
 });
@@ -138,7 +145,11 @@ export const dimensionSql: Record<Dimension, DimensionSql> = {
   campaign: sourceField('campaign'),
   keyword: visitField('keyword', 'column', 'kc.keyword'),
   content: visitField('content', 'column'),
-  landing_page: { visit: pathOf('v.landing_url'), keyedRollup: true, call: pathOf('c.visit_landing_url') },
+  landing_page: {
+    visit: pathOf('v.landing_url'),
+    keyedRollup: 'dk.key',
+    call: pathOf('c.visit_landing_url'),
+  },
   call_page: { visit: null, call: pathOf('c.call_page_url') },
   region: visitField('region', 'keyed'),
   city: visitField('city', 'keyed'),
@@ -148,12 +159,14 @@ export const dimensionSql: Record<Dimension, DimensionSql> = {
     visit: notSet(`coalesce(vn.e164, CASE WHEN v.number_method = 'default' THEN vs.default_number END)`),
     call: notSet('c.tracking_number'),
     visitNumber: true,
+    numberRollup: true,
   },
   employee: { visit: null, call: notSet('c.employee') },
   group: { visit: null, call: notSet('c.group_name') },
   number_kind: { visit: NUMBER_KIND_VISIT_SQL, call: NUMBER_KIND_CALL_SQL },
   talk_bucket: { visit: null, call: TALK_BUCKET_SQL },
-  hour_of_day: timeKey((col) => `extract(hour from ${local(col)})::int`),
+  // A visit's start never changes and lies in one local day, so its local hour rolls up exactly per day.
+  hour_of_day: { ...timeKey((col) => `extract(hour from ${local(col)})::int`), keyedRollup: 'dk.key::int' },
   day_of_week: timeKey(
     (col) => `extract(isodow from ${local(col)})::int`,
     'extract(isodow from vd.day)::int',

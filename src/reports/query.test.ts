@@ -48,44 +48,52 @@ describe('report SQL', () => {
     const uses = (q: { sql: string }) => ({
       daily: q.sql.includes('FROM visit_daily vd'),
       keys: q.sql.includes('FROM visit_daily_keys dk'),
+      numbers: q.sql.includes('FROM visit_daily_numbers v'),
     });
 
     it('reads visit_daily for traffic fields and calendar keys, raw visits from rolledTo on', () => {
       for (const d of ['channel', 'campaign', 'keyword', 'device', 'date', 'week', 'day_of_week'] as const) {
         const q = buildReportQuery(rolled, d, period, { source: 'yandex', device: 'mobile' });
-        expect(uses(q), d).toEqual({ daily: true, keys: false });
+        expect(uses(q), d).toEqual({ daily: true, keys: false, numbers: false });
         expect(q.sql).toContain('vd.day < $8::date');
         expect(q.sql).toContain('greatest($4::date, $8::date)');
         expect(q.params.slice(5)).toEqual(['yandex', 'mobile', '2026-11-10']);
       }
     });
 
-    it('reads visit_daily_keys for region, city and landing page, unfiltered or by channel only', () => {
-      for (const d of ['region', 'city', 'landing_page'] as const) {
+    it('reads visit_daily_keys for region, city, landing page and hour, unfiltered or by channel only', () => {
+      for (const d of ['region', 'city', 'landing_page', 'hour_of_day'] as const) {
         expect(uses(buildReportQuery(rolled, d, period, { channel: 'direct' })), d).toEqual({
           daily: false,
           keys: true,
+          numbers: false,
         });
         expect(uses(buildReportQuery(rolled, d, period, { source: 'yandex' })), d).toEqual({
           daily: false,
           keys: false,
+          numbers: false,
         });
       }
     });
 
+    it('reads visit_daily_numbers for tracking_number, unfiltered or by channel only', () => {
+      const q = buildReportQuery(rolled, 'tracking_number', period, { channel: 'direct' });
+      expect(uses(q)).toEqual({ daily: false, keys: false, numbers: true });
+      expect(q.sql).toContain('v.channel = $6');
+    });
+
     it('reads raw visits where the rollup cannot answer, without an unused parameter', () => {
       for (const [d, filters] of [
-        ['hour_of_day', {}],
-        ['tracking_number', {}],
+        ['tracking_number', { source: 'yandex' }],
         ['campaign', { region: 'Москва' }],
       ] as const) {
         const q = buildReportQuery(rolled, d, period, filters);
-        expect(uses(q), d).toEqual({ daily: false, keys: false });
+        expect(uses(q), d).toEqual({ daily: false, keys: false, numbers: false });
         expect(q.params).toHaveLength(5 + Object.keys(filters).length);
       }
       // A rollup ending before the period helps nothing.
       const before = buildReportQuery({ ...scope, rolledTo: '2026-11-09' }, 'channel', period, {});
-      expect(uses(before)).toEqual({ daily: false, keys: false });
+      expect(uses(before)).toEqual({ daily: false, keys: false, numbers: false });
       expect(before.params).toHaveLength(5);
     });
   });

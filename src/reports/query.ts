@@ -167,9 +167,13 @@ export function buildReportQuery(
     rolledVisits = `SELECT ${dim.rollup} AS key, sum(vd.visits)::int AS visits
       FROM ${sourcesOnly ? 'visit_daily_sources' : 'visit_daily'} vd
       WHERE ${[rolledDays('vd'), ...rollupFilters].join(' AND ')} GROUP BY 1`;
+  } else if (rolledTo && dim.numberRollup && Object.keys(filterParams).every((f) => f === 'channel')) {
+    const channel = filterParams.channel ? ` AND v.channel = $${filterParams.channel}` : '';
+    rolledVisits = `SELECT ${dim.visit} AS key, sum(v.visits)::int AS visits FROM visit_daily_numbers v ${numberJoin}
+      WHERE ${rolledDays('v')}${channel} GROUP BY 1`;
   } else if (rolledTo && dim.keyedRollup && Object.keys(filterParams).every((f) => f === 'channel')) {
     const channel = filterParams.channel ? ` AND dk.channel = $${filterParams.channel}` : '';
-    rolledVisits = `SELECT dk.key, sum(dk.visits)::int AS visits FROM visit_daily_keys dk
+    rolledVisits = `SELECT ${dim.keyedRollup} AS key, sum(dk.visits)::int AS visits FROM visit_daily_keys dk
       WHERE ${rolledDays('dk')} AND dk.dimension = '${dimension}'${channel} GROUP BY 1`;
   }
   const rawVisits = (from: string) => `SELECT ${dim.visit} AS key, count(*)::int AS visits

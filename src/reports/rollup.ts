@@ -3,9 +3,10 @@
 //
 // Exactness: a day is in the rollup only once it has ended in the site's time zone, and a report reads the
 // rollup for the days before the site's `rolled_to` and raw visits from that day on, so the two never
-// overlap or miss a visit. Visits are only ever inserted (their rolled-up fields never change), so a past
-// day stays exact unless a visit is written for it later (a clock in the past: the demo loader, tests,
-// a transaction straddling midnight). The visit's transaction then moves `rolled_to` back to its day.
+// overlap or miss a visit. Visits are only ever inserted and their rolled-up fields never change, except
+// the number a lazy lease gives a visit later (visit_daily_numbers), so a past day stays exact unless a visit
+// is written for it later (a clock in the past: the demo loader, tests, a transaction straddling midnight)
+// or leased its number later. That transaction then moves `rolled_to` back to the visit's day.
 // A per-site advisory lock orders that against a rollup pass: the pass holds it exclusively while it reads
 // visits and advances `rolled_to`; a visit's transaction takes it shared before checking `rolled_to`. So
 // either the pass sees the committed visit, or the visit sees the advanced `rolled_to` and moves it back.
@@ -38,7 +39,12 @@ const TRAFFIC_FIELDS = [
 ] as const;
 /** Dimensions whose report key visit_daily_keys holds per day and channel. */
 const KEYED_DIMENSIONS = DIMENSIONS.filter((d) => dimensionSql[d].keyedRollup);
-const ROLLUP_TABLES = ['visit_daily', 'visit_daily_keys', 'visit_daily_sources'] as const;
+const ROLLUP_TABLES = [
+  'visit_daily',
+  'visit_daily_keys',
+  'visit_daily_sources',
+  'visit_daily_numbers',
+] as const;
 
 export interface SiteRef {
   accountId: string;
@@ -177,11 +183,19 @@ async function rollSiteChunk(db: Db, site: SiteRef, now: Date): Promise<boolean>
       [...params, from, to],
     );
     // The keys are the reports' own expressions, so a rolled-up key equals the raw one by construction.
-    const keys = KEYED_DIMENSIONS.map((d) => `('${d}', ${dimensionSql[d].visit})`).join(', ');
+    const keys = KEYED_DIMENSIONS.map((d) => `('${d}', (${dimensionSql[d].visit})::text)`).join(', ');
     await q.query(
       `INSERT INTO visit_daily_keys (account_id, site_id, dimension, day, channel, key, visits)
        SELECT v.account_id, v.site_id, k.dimension, (v.started_at AT TIME ZONE $3)::date, v.channel, k.key, count(*)
          FROM visits v CROSS JOIN LATERAL (VALUES ${keys}) k (dimension, key) ${chunk}
+        GROUP BY 1, 2, 3, 4, 5, 6`,
+      chunkParams,
+    );
+    await q.query(
+      `INSERT INTO visit_daily_numbers (account_id, site_id, day, channel, number_id, number_method, visits)
+       SELECT v.account_id, v.site_id, (v.started_at AT TIME ZONE $3)::date, v.channel, v.number_id, v.number_method,
+              count(*)
+         FROM visits v ${chunk}
         GROUP BY 1, 2, 3, 4, 5, 6`,
       chunkParams,
     );

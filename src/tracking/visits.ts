@@ -252,12 +252,16 @@ async function leaseVisitNumber(
   now: Date,
 ): Promise<string | null> {
   const leased = await leaseFromPool(q, site, leaseRequest(site, poolId, visitId, visitorId, now));
-  await q.query('UPDATE visits SET number_id = $3, number_method = $4 WHERE account_id = $1 AND id = $2', [
-    site.accountId,
-    visitId,
-    leased?.numberId ?? null,
-    leased ? 'pool' : 'default',
-  ]);
+  // The visit's number is a report key (visit_daily_numbers): a visit of a rolled-up day moves rolled_to back,
+  // under the rollup's lock as a visit's insert does.
+  await q.query(`SELECT ${visitRollupLock('$1')}`, [site.id]);
+  await q.query(
+    `WITH visit AS (
+       UPDATE visits SET number_id = $3, number_method = $4 WHERE account_id = $1 AND id = $2 RETURNING started_at),
+     ${rolledToMovedBack('$1', '$5', '(SELECT started_at FROM visit)')}
+     SELECT 1`,
+    [site.accountId, visitId, leased?.numberId ?? null, leased ? 'pool' : 'default', site.id],
+  );
   return leased?.e164 ?? site.defaultNumber;
 }
 
