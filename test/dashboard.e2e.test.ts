@@ -442,6 +442,9 @@ describe('the dashboard in Chromium', () => {
     await freeze.fill('3');
     await form.locator('button[type="submit"]').click();
     await expect.poll(() => form.locator('[role="alert"]').innerText()).toContain('body.freezeMinutes');
+    expect(await form.locator('[role="alert"]').innerText()).toContain(
+      'Не сохранено: Запрос не прошёл проверку. Проверьте поля: freezeMinutes.',
+    );
     expect((await env.api('GET', `/api/v1/sites/${s.site.id}`)).json().freezeMinutes).toBe(15);
     await freeze.fill('20');
     await form.locator('button[type="submit"]').click();
@@ -468,6 +471,7 @@ describe('the dashboard in Chromium', () => {
     await add.locator('input[name="poolName"]').fill('Ещё один');
     await add.locator('button[type="submit"]').click();
     await expect.poll(() => add.locator('[role="alert"]').innerText()).toContain('region');
+    expect(await add.locator('[role="alert"]').innerText()).toContain('Не сохранено: Такая запись уже есть.');
     // Removing takes a second click.
     await row.locator('button').click();
     expect(await row.locator('button').innerText()).toBe('Точно?');

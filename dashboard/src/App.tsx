@@ -1,10 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { ApiError, api, type Me, type Site } from './api';
+import { api, type Me, type Site } from './api';
 import { CallCard } from './CallCard';
 import { CallLog } from './CallLog';
 import { DateField } from './DateField';
+import { ApiError, errorText } from './errors';
 import { fmtDate } from './format';
 import { LANGUAGES, type Language } from './i18n';
 import { Login } from './Login';
@@ -15,6 +16,7 @@ import { Settings } from './settings/Settings';
 import { PRESETS, presetRange, previousRange, type Range, StateContext } from './state';
 
 export function App() {
+  const { t } = useTranslation();
   const me = useQuery({
     queryKey: ['me'],
     queryFn: () => api<Me>('/api/v1/auth/me'),
@@ -23,7 +25,7 @@ export function App() {
   if (me.isPending) return <div className="splash" />;
   if (me.error) {
     if (me.error instanceof ApiError && me.error.status === 401) return <Login />;
-    return <div className="splash error">{String(me.error.message)}</div>;
+    return <div className="splash error">{t('errors.generic', { message: errorText(t, me.error) })}</div>;
   }
   return <Dashboard me={me.data} />;
 }

@@ -2,6 +2,7 @@ import { useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, qs } from './api';
 import { CopyButton } from './CopyButton';
+import { errorText } from './errors';
 import { useDashboard } from './state';
 
 type Params = Record<string, string | number | undefined | null | false>;
@@ -99,7 +100,7 @@ function SheetsDialog(props: {
         }),
       );
     } catch (e) {
-      setError((e as Error).message);
+      setError(errorText(t, e));
     } finally {
       setBusy(false);
     }

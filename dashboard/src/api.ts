@@ -2,17 +2,8 @@ import { type CallClass, CLASS_COLUMNS } from '../../src/calls/classify';
 import { METRICS, type Metric } from '../../src/reports/metrics';
 import { ALL_CHANNELS } from '../../src/tracking/channel';
 import type { StaticRuleConditions } from '../../src/tracking/static-rules';
+import { apiError } from './errors';
 // The dashboard talks to the same REST API as integrators, authenticated by its session cookie.
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export async function api<T>(path: string, init?: { method?: string; body?: unknown }): Promise<T> {
   const res = await fetch(path, {
@@ -23,7 +14,7 @@ export async function api<T>(path: string, init?: { method?: string; body?: unkn
   });
   if (res.status === 204) return undefined as T;
   const data = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data?.error ?? 'error', data?.message ?? res.statusText);
+  if (!res.ok) throw apiError(res.status, res.statusText, data);
   return data as T;
 }
 

@@ -2,10 +2,11 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api';
+import { errorText } from '../errors';
 
 /**
- * A write to the API that refreshes the given queries when it succeeds; its error (the API's own
- * message naming the field) is shown by <FormError> next to the form.
+ * A write to the API that refreshes the given queries when it succeeds; its error is shown by <FormError>
+ * next to the form, in the UI's language, with the API's own message below.
  */
 export function useApiMutation<T = unknown, V = void>(
   request: (vars: V) => { path: string; method: string; body?: unknown },
@@ -28,9 +29,12 @@ export function useApiMutation<T = unknown, V = void>(
 export function FormError({ error }: { error: Error | null }) {
   const { t } = useTranslation();
   if (!error) return null;
+  const text = errorText(t, error);
   return (
     <p className="form-error" role="alert">
-      {t('settings.error', { message: error.message })}
+      {t('settings.error', { message: text })}
+      {/* The API's own words name the exact problem (which field, which number); kept for precision. */}
+      {text !== error.message && <small className="error-detail">{error.message}</small>}
     </p>
   );
 }
