@@ -15,8 +15,12 @@ const sizingQuery = z
     days: z.coerce.number().int().min(1).max(90).default(7),
     /** Share of in-freeze calls that must be attributed to the right visit. */
     target: z.coerce.number().min(0.5).max(0.9999).default(0.99),
-    /** `true`: compute from the history now instead of serving a stored result (RINGTRACE_SIZING_MAX_AGE_SECONDS). */
-    fresh: z.enum(['true', 'false']).default('false'),
+    fresh: z
+      .enum(['true', 'false'])
+      .default('false')
+      .describe(
+        'true: compute from the lease history now instead of serving a stored result younger than RINGTRACE_SIZING_MAX_AGE_SECONDS',
+      ),
   })
   .strict();
 
