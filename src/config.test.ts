@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       dataDir: './data',
       sweepRingingMinutes: 10,
       sweepAnsweredMinutes: 240,
+      sizingMaxAgeSeconds: 900,
     });
     expect(c.databaseUrl).toBeUndefined();
     expect(c.webhooks.maxAttempts).toBe(12);
@@ -20,11 +21,13 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://db/ringtrace',
       RINGTRACE_SWEEP_RINGING_MINUTES: '15',
       RINGTRACE_WEBHOOK_MAX_ATTEMPTS: '3',
+      RINGTRACE_SIZING_MAX_AGE_SECONDS: '0',
     });
     expect(c.port).toBe(9090);
     expect(c.databaseUrl).toBe('postgres://db/ringtrace');
     expect(c.sweepRingingMinutes).toBe(15);
     expect(c.webhooks.maxAttempts).toBe(3);
+    expect(c.sizingMaxAgeSeconds).toBe(0);
   });
 
   it('names the bad setting', () => {

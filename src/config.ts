@@ -31,6 +31,11 @@ const configSchema = z.object({
   poolMaxSize: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Seconds between passes of the number lifecycle worker. */
   inventoryIntervalSeconds: z.coerce.number().int().min(1).max(86_400).default(600),
+  /**
+   * Seconds a stored pool sizing (GET /api/v1/sites/{id}/sizing, the inventory pass) is served again
+   * before it is recomputed; 0 = always recompute.
+   */
+  sizingMaxAgeSeconds: z.coerce.number().int().min(0).max(86_400).default(900),
   /** Seconds between passes of the report rollup worker (it rolls up each site's ended days). */
   rollupIntervalSeconds: z.coerce.number().int().min(1).max(86_400).default(600),
   /** Minutes without a telephony event before the sweeper closes a ringing call as missed. */
@@ -78,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     quarantineDays: env.RINGTRACE_QUARANTINE_DAYS || undefined,
     poolMaxSize: env.RINGTRACE_POOL_MAX_SIZE || undefined,
     inventoryIntervalSeconds: env.RINGTRACE_INVENTORY_INTERVAL_SECONDS || undefined,
+    sizingMaxAgeSeconds: env.RINGTRACE_SIZING_MAX_AGE_SECONDS || undefined,
     rollupIntervalSeconds: env.RINGTRACE_ROLLUP_INTERVAL_SECONDS || undefined,
     sweepRingingMinutes: env.RINGTRACE_SWEEP_RINGING_MINUTES || undefined,
     sweepAnsweredMinutes: env.RINGTRACE_SWEEP_ANSWERED_MINUTES || undefined,

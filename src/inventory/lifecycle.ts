@@ -3,8 +3,9 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db, Queryable } from '../db/db.js';
 import { type PeriodicWorker, runPeriodically } from '../jobs/periodic.js';
-import { callTimingOf, type ExhaustionPolicy, sizePool } from '../pool-sizing/model.js';
-import { countExhaustions, poolDemands, singleHolderCalls } from '../pool-sizing/store.js';
+import type { ExhaustionPolicy } from '../pool-sizing/model.js';
+import { sizeAndStorePool } from '../pool-sizing/results.js';
+import { countExhaustions } from '../pool-sizing/store.js';
 import type { Logger } from '../webhooks/worker.js';
 
 /*
@@ -18,7 +19,8 @@ import type { Logger } from '../webhooks/worker.js';
  *    account's idle period (default 14 days) leave their pool for quarantine;
  * 3. quarantined numbers whose rest (default 30 days) is over become available;
  * 4. auto-grow pools that had exhaustion events since the last pass, or that the sizing model finds
- *    under-sized, get available numbers of their region up to the recommended size (capped).
+ *    under-sized, get available numbers of their region up to the recommended size (capped); the sizing
+ *    is stored for the sizing API as a by-product (src/pool-sizing/results.ts).
  * The hot path (visits, claims) is untouched: the pass reads the exhaustion events claims already record.
  * Every state change is one row of inventory_transitions, written in the same transaction as the change.
  */
@@ -33,7 +35,10 @@ export type TransitionReason =
   | 'removed_from_pool'
   | 'quarantine_ended';
 
-export type InventoryConfig = Pick<Config, 'idleReleaseDays' | 'quarantineDays' | 'poolMaxSize'>;
+export type InventoryConfig = Pick<
+  Config,
+  'idleReleaseDays' | 'quarantineDays' | 'poolMaxSize' | 'sizingMaxAgeSeconds'
+>;
 
 export interface InventoryDeps {
   db: Db;
@@ -42,7 +47,10 @@ export interface InventoryDeps {
   log?: Logger;
 }
 
-/** The lease history the sizing model reads, and the accuracy a grown pool is sized for. */
+/**
+ * The lease history the sizing model reads, and the accuracy a grown pool is sized for: the sizing API's
+ * defaults, so the result the pass stores answers the default request.
+ */
 export const GROW_SIZING_DAYS = 7;
 export const GROW_TARGET = 0.99;
 
@@ -339,17 +347,23 @@ async function growPool(deps: InventoryDeps, pool: GrowPool, from: Date, now: Da
   if (inWindow > 0) {
     const since = pool.checked_at && new Date(pool.checked_at) > from ? new Date(pool.checked_at) : from;
     const fresh = await countExhaustions(db, pool.account_id, pool.site_id, pool.id, since, now);
-    const demands = await poolDemands(db, pool.account_id, pool.site_id, pool.id, from, now);
-    const calls = await singleHolderCalls(db, pool.account_id, pool.site_id, pool.id, from, now);
-    const sizing = sizePool({
-      demands,
-      poolSize: pool.size,
-      freezeMinutes: pool.freeze_minutes,
-      exhaustionPolicy: pool.exhaustion_policy,
-      callTiming: callTimingOf(calls),
-      target: GROW_TARGET,
-      freezes: [],
-    });
+    // The full sizing the API returns for these parameters, what-if table included, stored so the API
+    // serves it while it is young.
+    const { sizing } = await sizeAndStorePool(
+      db,
+      deps.clock,
+      {
+        accountId: pool.account_id,
+        siteId: pool.site_id,
+        poolId: pool.id,
+        size: pool.size,
+        freezeMinutes: pool.freeze_minutes,
+        exhaustionPolicy: pool.exhaustion_policy,
+      },
+      { days: GROW_SIZING_DAYS, target: GROW_TARGET },
+      deps.config.sizingMaxAgeSeconds,
+      now,
+    );
     const cap = pool.max_size ?? deps.config.poolMaxSize;
     if (fresh > 0 || sizing.undersized) target = Math.min(sizing.recommended, cap);
     reason = fresh > 0 ? 'pool_exhausted' : 'pool_undersized';

@@ -6,8 +6,8 @@ import { HttpError } from '../http/errors.js';
 import { camelize } from '../http/rows.js';
 import { pageQuery } from '../http/validate.js';
 import { findSite, type Site } from '../sites/store.js';
-import { callTimingOf, sizePool } from './model.js';
-import { countExhaustions, type PoolRow, poolDemands, singleHolderCalls, sitePools } from './store.js';
+import { type SizedPool, sizeAndStorePool, storedPoolSizing } from './results.js';
+import { type PoolRow, sitePools } from './store.js';
 
 const sizingQuery = z
   .object({
@@ -15,6 +15,12 @@ const sizingQuery = z
     days: z.coerce.number().int().min(1).max(90).default(7),
     /** Share of in-freeze calls that must be attributed to the right visit. */
     target: z.coerce.number().min(0.5).max(0.9999).default(0.99),
+    fresh: z
+      .enum(['true', 'false'])
+      .default('false')
+      .describe(
+        'true: compute from the lease history now instead of serving a stored result younger than RINGTRACE_SIZING_MAX_AGE_SECONDS',
+      ),
   })
   .strict();
 
@@ -34,7 +40,7 @@ const poolParams = z.object({ siteId: z.uuid(), poolId: z.uuid() });
  * Pool sizing from the recorded lease history (DESIGN §5): the peak of simultaneously held numbers, the
  * size needed for a target share of in-freeze calls attributed right under the site's exhaustion policy
  * (and the size at which that share of visits finds a free number), a what-if table of pool size × freeze time, and the exhaustion
- * events that signal an under-sized pool.
+ * events that signal an under-sized pool. Sizings are stored and served again while young (results.ts).
  */
 export function poolSizingRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -46,47 +52,32 @@ export function poolSizingRoutes(app: FastifyInstance, ctx: AppContext): void {
     return site;
   }
 
-  async function sizing(site: Site, pool: PoolRow, days: number, target: number) {
-    const to = ctx.clock.now();
-    const from = new Date(to.getTime() - days * 86_400_000);
-    const [demands, exhaustions, calls] = await Promise.all([
-      poolDemands(db, site.accountId, site.id, pool.id, from, to),
-      countExhaustions(db, site.accountId, site.id, pool.id, from, to),
-      singleHolderCalls(db, site.accountId, site.id, pool.id, from, to),
-    ]);
-    const s = sizePool({
-      demands,
-      poolSize: pool.size,
+  /**
+   * The pool's sizing: the stored one when it matches the request, the pool and the site and is younger than
+   * the configured age, otherwise computed now and stored.
+   */
+  async function sizing(site: Site, pool: PoolRow, query: z.infer<typeof sizingQuery>) {
+    const sized: SizedPool = {
+      accountId: site.accountId,
+      siteId: site.id,
+      poolId: pool.id,
+      size: pool.size,
       freezeMinutes: site.freezeMinutes,
       exhaustionPolicy: site.exhaustionPolicy,
-      callTiming: callTimingOf(calls),
-      target,
-    });
+    };
+    const params = { days: query.days, target: query.target };
+    const maxAge = ctx.config.sizingMaxAgeSeconds;
+    const stored =
+      query.fresh === 'true' ? undefined : await storedPoolSizing(db, sized, params, ctx.clock.now(), maxAge);
+    const { sizing, computedAt } =
+      stored ?? (await sizeAndStorePool(db, ctx.clock, sized, params, maxAge, ctx.clock.now()));
     return {
       poolId: pool.id,
       poolName: pool.name,
       region: pool.region,
-      from: from.toISOString(),
-      to: to.toISOString(),
-      days,
-      visits: s.demands,
-      poolSize: s.poolSize,
-      freezeMinutes: s.freezeMinutes,
-      exhaustionPolicy: s.exhaustionPolicy,
-      callsDuringVisit: calls.active,
-      callsInFreezeAfterVisit: calls.frozen,
-      duringVisitShare: s.duringVisitShare,
-      targetAccuracy: s.targetAccuracy,
-      peakHeld: s.peakHeld,
-      recommended: s.recommended,
-      recommendedServed: s.recommendedServed,
-      callAccuracyAtCurrentSize: s.callAccuracyAtCurrentSize,
-      servedShareAtCurrentSize: s.servedShareAtCurrentSize,
-      unservedAtCurrentSize: s.unservedAtCurrentSize,
-      exhaustions,
-      undersized: s.undersized,
-      byFreeze: s.byFreeze,
-      whatIf: s.whatIf,
+      ...sizing,
+      computedAt: computedAt.toISOString(),
+      cached: stored !== undefined,
     };
   }
 
@@ -97,7 +88,7 @@ export function poolSizingRoutes(app: FastifyInstance, ctx: AppContext): void {
       const site = await requireSite(req.accountId, req.params.siteId);
       const [pool] = await sitePools(db, req.accountId, site.id, req.params.poolId);
       if (!pool) throw new HttpError(404, 'not_found', `Pool ${req.params.poolId} not found`);
-      return sizing(site, pool, req.query.days, req.query.target);
+      return sizing(site, pool, req.query);
     },
   );
 
@@ -108,12 +99,15 @@ export function poolSizingRoutes(app: FastifyInstance, ctx: AppContext): void {
       const site = await requireSite(req.accountId, req.params.siteId);
       const pools = await sitePools(db, req.accountId, site.id);
       const items = [];
-      for (const pool of pools) items.push(await sizing(site, pool, req.query.days, req.query.target));
+      for (const pool of pools) items.push(await sizing(site, pool, req.query));
       return {
         siteId: site.id,
         days: req.query.days,
         targetAccuracy: req.query.target,
         undersized: items.some((p) => p.undersized),
+        // The oldest pool result: how old the least fresh part of the answer is.
+        computedAt: items.map((p) => p.computedAt).sort()[0] ?? null,
+        cached: items.length > 0 && items.every((p) => p.cached),
         pools: items,
       };
     },
