@@ -52,7 +52,9 @@ const wonDeals = (col: 'call_id' | 'lead_id') =>
  * statistics (a new site) the planner would otherwise nest it in the join and rerun every lookup per cost row
  * (11 s for 9,000 rows on PGlite).
  */
-const costRows = (previousOf: string) => `kp AS (SELECT date, impressions, clicks, cost_minor, keyword, channel, source,
+const costRows = (
+  previousOf: string,
+) => `kp AS (SELECT date, impressions, clicks, cost_minor, keyword, channel, source,
                   medium, campaign, campaign_id, ${previousOf} AS previous, lower(source) AS ls, lower(medium) AS lm,
                   lower(campaign) AS lc FROM ad_costs
            WHERE account_id = $1 AND site_id = $2 AND date >= $4::date AND date <= $5::date),
@@ -140,26 +142,26 @@ export function buildReportQuery(
   const before = (col: string) => (current ? `(${col} < (${current})::timestamp AT TIME ZONE $3)` : 'false');
   const dayBefore = (col: string) => (current ? `(${col} < ${current})` : 'false');
 
-  // Calls carry their visit's report fields (dimensions.ts), so only the static rule is joined. The calls of
-  // the range are read once into `cc`: its call sums and, through the deals_call index or a hash of the won
-  // deals, its revenue. Revenue is summed over the won deals' raw rows, not over deals aggregated per call:
+  // Calls carry their visit's report fields (dimensions.ts), so only the static rule is joined.
+  // Revenue is summed in its own subquery over the won deals' raw rows, not over deals aggregated per call:
   // with a filter the planner expects one matching call, and an aggregate on the inner side of its nested
-  // loop was recomputed for every call (34 s, then 15 s at 1 M visits, BENCHMARKS.md).
+  // loop was recomputed for every call (34 s, then 15 s at 1 M visits, BENCHMARKS.md); raw rows are probed
+  // through the deals_call index instead. Reading the calls once into a materialized CTE for both was slower
+  // over 90 days (BENCHMARKS.md, session 4).
   const callJoins = 'LEFT JOIN static_rules sr ON sr.account_id = c.account_id AND sr.id = c.static_rule_id';
-  const cc = `cc AS MATERIALIZED (SELECT ${dim.call} AS key, ${before('c.started_at')} AS previous, c.id, c.is_unique,
-           c.is_targeted, c.is_unique_targeted, c.is_first_targeted, c.is_repeat, c.is_missed, c.answered_at,
-           c.wait_seconds, c.talk_seconds
-      FROM calls c ${callJoins} WHERE ${callWhere.join(' AND ')})`;
-  const calls = `SELECT cs.*, coalesce(cr.revenue, 0)::float8 AS revenue
-      FROM (SELECT key, previous, ${callSums} FROM cc c GROUP BY 1, 2) cs
-      LEFT JOIN (
-        SELECT c.key, c.previous, sum(d.amount_minor) AS revenue FROM cc c
-          JOIN deals d ON d.account_id = $1 AND d.call_id = c.id AND d.site_id = $2 AND d.status = 'won'
-         GROUP BY 1, 2) cr USING (key, previous)`;
+  const callKeys = `${dim.call} AS key, ${before('c.started_at')} AS previous`;
+  const calls = `SELECT cs.*, coalesce(cr.revenue, 0)::float8 AS revenue FROM (
+      SELECT ${callKeys}, ${callSums} FROM calls c ${callJoins}
+       WHERE ${callWhere.join(' AND ')} GROUP BY 1, 2) cs
+    LEFT JOIN (
+      SELECT ${callKeys}, sum(d.amount_minor) AS revenue FROM calls c
+        JOIN deals d ON d.account_id = c.account_id AND d.call_id = c.id AND d.site_id = $2 AND d.status = 'won'
+        ${callJoins}
+       WHERE ${callWhere.join(' AND ')} GROUP BY 1, 2) cr USING (key, previous)`;
 
   if (dim.visit === null) {
     return {
-      sql: `WITH ${cc}, cal AS (${calls})
+      sql: `WITH cal AS (${calls})
         SELECT key, previous, NULL::int AS visits, ${callColumns}, NULL::int AS leads,
                coalesce(cal.revenue, 0) AS revenue, NULL::float8 AS cost, NULL::float8 AS impressions,
                NULL::float8 AS clicks
@@ -243,7 +245,7 @@ export function buildReportQuery(
                   GROUP BY 1, 2)`
     : '';
   return {
-    sql: `WITH vis AS (${visits}), ${cc}, cal AS (${calls}), led AS (${leads})${costs}
+    sql: `WITH vis AS (${visits}), cal AS (${calls}), led AS (${leads})${costs}
       SELECT key, previous, coalesce(vis.visits, 0) AS visits, ${callColumns}, coalesce(led.leads, 0) AS leads,
              coalesce(cal.revenue, 0) + coalesce(led.revenue, 0) AS revenue,
              ${hasCost ? 'coalesce(cst.cost, 0) AS cost, coalesce(cst.impressions, 0) AS impressions, coalesce(cst.clicks, 0) AS clicks' : 'NULL::float8 AS cost, NULL::float8 AS impressions, NULL::float8 AS clicks'}
