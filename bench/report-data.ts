@@ -308,9 +308,10 @@ export async function generateReportData(
     );
     o.progress?.(`calls ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     await q.query(
-      `INSERT INTO leads (account_id, id, site_id, visit_id, type, phone, created_at)
+      `INSERT INTO leads (account_id, id, site_id, visit_id, type, phone, created_at,
+         ${VISIT_REPORT_FIELDS.map((f) => `visit_${f}`).join(', ')})
        SELECT v.account_id, gen_random_uuid(), v.site_id, v.id, 'form', '+79260000000',
-              v.started_at + (1 + random() * 10) * interval '1 minute'
+              v.started_at + (1 + random() * 10) * interval '1 minute', ${VISIT_REPORT_FIELDS.map((f) => `v.${f}`).join(', ')}
          FROM visits v WHERE v.account_id = $1 AND NOT v.is_bot ORDER BY random() LIMIT $2`,
       [accountId, Math.round(o.visits / 200)],
     );

@@ -211,16 +211,21 @@ async function main(): Promise<void> {
   const raw = paths.includes('raw') ? await measureAll('raw rows') : null;
   let rolled: Timing[] | null = null;
   let rollupSeconds = 0;
-  const rollupRows = { visit_daily: 0, visit_daily_sources: 0, visit_daily_keys: 0 };
+  const rollupTables = [
+    'visit_daily',
+    'visit_daily_sources',
+    'visit_daily_keys',
+    'visit_daily_key_totals',
+    'visit_daily_numbers',
+  ] as const;
+  const rollupRows: Partial<Record<(typeof rollupTables)[number], number>> = {};
   if (paths.includes('rollup')) {
     process.stderr.write('building the rollup… ');
     const t0 = performance.now();
     while (await refreshVisitRollups(db, clock.now())) {}
     rollupSeconds = (performance.now() - t0) / 1000;
-    rollupRows.visit_daily = await count('visit_daily');
-    rollupRows.visit_daily_sources = await count('visit_daily_sources');
-    rollupRows.visit_daily_keys = await count('visit_daily_keys');
-    await db.exec('ANALYZE visit_daily, visit_daily_sources, visit_daily_keys');
+    for (const table of rollupTables) rollupRows[table] = await count(table);
+    await db.exec(`ANALYZE ${rollupTables.join(', ')}`);
     process.stderr.write(`${rollupSeconds.toFixed(1)} s\n`);
     rolled = await measureAll('rollup');
   }
@@ -231,7 +236,7 @@ async function main(): Promise<void> {
     `\nReports over one site — ${Object.entries(counts)
       .map(([t, n]) => `${n.toLocaleString('en-US')} ${t}`)
       .join(', ')}; rollup rows: ${Object.entries(rollupRows)
-      .map(([t, n]) => `${n.toLocaleString('en-US')} ${t}`)
+      .map(([t, n]) => `${n?.toLocaleString('en-US')} ${t}`)
       .join(', ')}\n`,
   );
   if (generationSeconds !== null) console.log(`Data generation: ${generationSeconds.toFixed(0)} s`);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, createApiKey } from '../src/accounts/keys.js';
+import { VISIT_REPORT_FIELDS } from '../src/calls/service.js';
 import { postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
 
 /** Leads besides calls: POST /t/lead from the widget, attributed to the visit; the leads REST API. */
@@ -88,6 +89,37 @@ describe('leads', () => {
     await postLead({ visit: organicVisit, type: 'chat', name: 'Пётр' });
     await postLead({ visit: organicVisit, type: 'chat', name: 'Пётр' });
     expect(await count()).toBe(before + 3);
+  });
+
+  it('carries its visit report fields, which reports group it by without joining the visit', async () => {
+    // Every lead so far was posted through /t/lead: the copies equal the visit's fields (migration 030).
+    const fields = VISIT_REPORT_FIELDS.map((f) => `v.${f}`).join(', ');
+    const copies = VISIT_REPORT_FIELDS.map((f) => `l.visit_${f}`).join(', ');
+    const pairs = await env.db.query<{ copied: string; visit: string; n: number }>(
+      `SELECT row(${copies})::text AS copied, row(${fields})::text AS visit, count(*)::int AS n
+         FROM leads l JOIN visits v ON v.account_id = l.account_id AND v.id = l.visit_id GROUP BY 1, 2`,
+    );
+    expect(pairs.length).toBe(2);
+    for (const p of pairs) expect(p.copied).toBe(p.visit);
+    const [paid] = await env.db.query<Record<string, string>>(
+      `SELECT ${copies} FROM leads l WHERE l.visit_id = $1`,
+      [paidVisit],
+    );
+    expect(paid).toMatchObject({ visit_source: 'yandex', visit_campaign: 'sofas', visit_keyword: 'диван' });
+    const leadsBy = async (dimension: string) => {
+      const res = await env.api(
+        'GET',
+        `/api/v1/reports/${dimension}?siteId=${s.site.id}&from=2026-11-02&to=2026-11-02`,
+      );
+      expect(res.statusCode).toBe(200);
+      return Object.fromEntries(res.json().rows.map((r: { key: string; leads: number }) => [r.key, r.leads]));
+    };
+    expect(await leadsBy('campaign')).toEqual({ sofas: 1, '(not set)': 3 });
+    expect(await leadsBy('landing_page')).toEqual({ '/sofa': 1, '/': 3 });
+    // A changed copy changes the report: it is read, not the visit (whose row stays, with no lead).
+    await env.db.query(`UPDATE leads SET visit_campaign = 'moved' WHERE visit_id = $1`, [paidVisit]);
+    expect(await leadsBy('campaign')).toEqual({ sofas: 0, moved: 1, '(not set)': 3 });
+    await env.db.query(`UPDATE leads SET visit_campaign = 'sofas' WHERE visit_id = $1`, [paidVisit]);
   });
 
   it('refuses bad input naming the field, and stores nothing', async () => {

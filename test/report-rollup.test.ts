@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAYS, FIRST_DAY, generateReportData } from '../bench/report-data.js';
-import { DIMENSIONS } from '../src/reports/dimensions.js';
+import { VISIT_REPORT_FIELDS } from '../src/calls/service.js';
+import { DIMENSIONS, pathOf } from '../src/reports/dimensions.js';
 import { addDays } from '../src/reports/period.js';
 import { dropVisitRollup, refreshVisitRollups, withRollup } from '../src/reports/rollup.js';
 import { postLease, postVisit, type TestEnv, testEnv } from './helpers.js';
@@ -82,19 +83,46 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
     await expectSameAsRaw();
   }, 600_000);
 
+  it('a comparison, read in one query with its period, equals both periods reported on their own', async () => {
+    await rollUp('2026-09-15T12:00:00Z'); // the comparison period on the rollup, the period partly raw
+    const q = (params: Record<string, string>) =>
+      new URLSearchParams({ siteId: site.siteId, limit: '1000', ...params }).toString();
+    const get = async (url: string) => (await env.api('GET', `/api/v1/reports/${url}`)).json();
+    for (const d of DIMENSIONS) {
+      const both = await get(`${d}?${q({ from: '2026-09-10', to: '2026-09-20', compare: 'previous' })}`);
+      const current = await get(`${d}?${q({ from: '2026-09-10', to: '2026-09-20' })}`);
+      const previous = await get(`${d}?${q({ from: '2026-08-30', to: '2026-09-09' })}`);
+      expect(both.previousPeriod, d).toEqual(previous.period);
+      expect(both.totals, d).toEqual(current.totals);
+      expect(both.previousTotals, d).toEqual(previous.totals);
+      type Row = { key: string; previous?: unknown };
+      expect(
+        both.rows.map(({ previous: _, ...row }: Row) => row),
+        d,
+      ).toEqual(current.rows);
+      if (['date', 'week', 'month'].includes(d)) continue; // keys differ between the periods
+      const previousByKey = new Map(previous.rows.map(({ key, ...m }: Row) => [key, m]));
+      for (const row of both.rows as Row[])
+        if (previousByKey.has(row.key))
+          expect(row.previous, `${d} ${row.key}`).toEqual(previousByKey.get(row.key));
+    }
+    await dropVisitRollup(env.db, site);
+  }, 600_000);
+
   it('reads the rollup where it covers the period (a changed rollup row changes the report)', async () => {
     const q = `siteId=${site.siteId}&from=${FIRST_DAY}&to=${LAST_DAY}`;
-    // channel reads visit_daily_sources, device visit_daily, hour_of_day visit_daily_keys, tracking_number
-    // visit_daily_numbers.
-    const visits = async (dimension: string) =>
-      (await env.api('GET', `/api/v1/reports/${dimension}?${q}`)).json().totals.visits;
+    // channel reads visit_daily_sources, device visit_daily, hour_of_day and keyword visit_daily_key_totals
+    // (by channel visit_daily_keys), tracking_number visit_daily_numbers.
+    const visits = async (dimension: string, filter = '') =>
+      (await env.api('GET', `/api/v1/reports/${dimension}?${q}${filter}`)).json().totals.visits;
     const raw = await visits('channel');
     expect(await visits('device')).toBe(raw);
+    const paid = await visits('keyword', '&channel=paid_search');
     await rollUp(`${LAST_DAY}T23:00:00Z`);
-    const bump = (table: string) =>
+    const bump = (table: string, where = 'true') =>
       env.db.query(
         `UPDATE ${table} SET visits = visits + 1000
-          WHERE ctid = (SELECT ctid FROM ${table} WHERE site_id = $1 LIMIT 1)`,
+          WHERE ctid = (SELECT ctid FROM ${table} WHERE site_id = $1 AND ${where} LIMIT 1)`,
         [site.siteId],
       );
     await bump('visit_daily_sources');
@@ -102,21 +130,26 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
     expect(await visits('device')).toBe(raw);
     await bump('visit_daily');
     expect(await visits('device')).toBe(raw + 1000);
+    expect(await visits('keyword')).toBe(raw);
     expect(await visits('tracking_number')).toBe(raw);
     await bump('visit_daily_numbers');
     expect(await visits('tracking_number')).toBe(raw + 1000);
-    // hour_of_day reads its rows of visit_daily_keys, whose keys are the hours as text.
-    expect(await visits('hour_of_day')).toBe(raw);
-    await env.db.query(
-      `UPDATE visit_daily_keys SET visits = visits + 1000
-        WHERE ctid = (SELECT ctid FROM visit_daily_keys WHERE site_id = $1 AND dimension = 'hour_of_day' LIMIT 1)`,
-      [site.siteId],
-    );
+    // The keys are the reports' keys as text (hours read back as numbers).
+    await bump('visit_daily_key_totals', "dimension = 'hour_of_day'");
     expect(await visits('hour_of_day')).toBe(raw + 1000);
+    expect(await visits('keyword')).toBe(raw);
+    await bump('visit_daily_key_totals', "dimension = 'keyword'");
+    expect(await visits('keyword')).toBe(raw + 1000);
+    expect(await visits('keyword', '&channel=paid_search')).toBe(paid);
+    await bump('visit_daily_keys', "dimension = 'keyword' AND channel = 'paid_search'");
+    expect(await visits('keyword', '&channel=paid_search')).toBe(paid + 1000);
+    expect(await visits('keyword')).toBe(raw + 1000);
     await dropVisitRollup(env.db, site);
     expect(await visits('channel')).toBe(raw);
     expect(await visits('device')).toBe(raw);
     expect(await visits('hour_of_day')).toBe(raw);
+    expect(await visits('keyword')).toBe(raw);
+    expect(await visits('keyword', '&channel=paid_search')).toBe(paid);
     expect(await visits('tracking_number')).toBe(raw);
   }, 600_000);
 
@@ -141,6 +174,58 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
     await env.db.query('DROP TABLE visit_daily_numbers');
     await env.db.exec(
       readFileSync(new URL('../src/db/migrations/029_hour_and_number_rollups.sql', import.meta.url), 'utf8'),
+    );
+    expect(await rows()).toEqual(written);
+  }, 600_000);
+
+  it("migration 030 adds keyword keys, key totals, the leads' visit fields and landing paths as written", async () => {
+    await rollUp(`${LAST_DAY}T23:00:00Z`);
+    const copies = VISIT_REPORT_FIELDS.map((f) => `visit_${f}`);
+    const rows = async () => [
+      await env.db.query(
+        `SELECT day::text, channel, key, visits FROM visit_daily_keys
+          WHERE site_id = $1 AND dimension = 'keyword' ORDER BY 1, 2, 3`,
+        [site.siteId],
+      ),
+      await env.db.query(
+        `SELECT dimension, day::text, key, visits FROM visit_daily_key_totals WHERE site_id = $1 ORDER BY 1, 2, 3`,
+        [site.siteId],
+      ),
+      await env.db.query(
+        `SELECT id, ${copies.join(', ')}, visit_landing_path FROM leads WHERE site_id = $1 ORDER BY id`,
+        [site.siteId],
+      ),
+      await env.db.query('SELECT id, visit_landing_path FROM calls WHERE site_id = $1 ORDER BY id', [
+        site.siteId,
+      ]),
+    ];
+    const written = await rows();
+    expect(written[0].length).toBeGreaterThan(DAYS);
+    expect(new Set(written[1].map((r) => (r as { dimension: string }).dimension))).toEqual(
+      new Set(['city', 'hour_of_day', 'keyword', 'landing_page', 'region']),
+    );
+    expect(written[2].length).toBeGreaterThan(0);
+    expect(written[2].every((r) => (r as { visit_channel: string | null }).visit_channel !== null)).toBe(
+      true,
+    );
+    // The stored landing paths are the reports' own expression over the copied URL.
+    for (const table of ['calls', 'leads']) {
+      const [differ] = await env.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${table} WHERE visit_landing_path IS DISTINCT FROM ${pathOf('visit_landing_url')}`,
+      );
+      expect(differ.n, table).toBe(0);
+    }
+    await env.db.query(`DELETE FROM visit_daily_keys WHERE dimension = 'keyword'`);
+    await env.db.query('DROP TABLE visit_daily_key_totals');
+    await env.db.query('ALTER TABLE calls DROP COLUMN visit_landing_path');
+    await env.db.query(
+      `ALTER TABLE leads ${['visit_landing_path', ...copies].map((c) => `DROP COLUMN ${c}`).join(', ')}`,
+    );
+    await env.db.exec(
+      readFileSync(
+        new URL('../src/db/migrations/030_lead_visit_fields_key_totals.sql', import.meta.url),
+        'utf8',
+      ),
     );
     expect(await rows()).toEqual(written);
   }, 600_000);

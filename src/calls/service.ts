@@ -11,8 +11,9 @@ import { type ClassSettings, classifyCallerCalls } from './classify.js';
 import { type CallEvent, reduceCall } from './reducer.js';
 
 /**
- * The visit fields reports group calls by; a call carries them as `visit_<field>` (migration 025), copied
- * from its attributed visit whenever the call is written, so reports never join calls to visits.
+ * The visit fields reports group calls and leads by; a call carries them as `visit_<field>` (migration 025),
+ * copied from its attributed visit whenever the call is written, and so does a lead (migration 030), so
+ * reports never join calls or leads to visits.
  */
 export const VISIT_REPORT_FIELDS = [
   'channel',

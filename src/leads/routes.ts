@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CallbackLimitError, planCallback, scheduleCallback } from '../callbacks/request.js';
+import { VISIT_REPORT_FIELDS } from '../calls/service.js';
 import { enqueueLeadConversions } from '../conversions/enqueue.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
@@ -92,9 +93,12 @@ export function leadCollectRoutes(app: FastifyInstance, ctx: AppContext): void {
         'SELECT site_id FROM visits WHERE account_id = $1 AND id = $2',
         [site.accountId, b.visit],
       );
+      // The visit's report fields are copied from the visit row itself (migration 030).
       const inserted = await q.query<{ id: string }>(
-        `INSERT INTO leads (account_id, id, site_id, visit_id, client_id, type, phone, email, name, fields, url, created_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+        `INSERT INTO leads (account_id, id, site_id, visit_id, client_id, type, phone, email, name, fields, url, created_at,
+           ${VISIT_REPORT_FIELDS.map((f) => `visit_${f}`).join(', ')})
+         SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12, ${VISIT_REPORT_FIELDS.map((f) => `v.${f}`).join(', ')}
+           FROM visits v WHERE v.account_id = $1 AND v.id = $4
          ON CONFLICT (account_id, visit_id, client_id) DO NOTHING RETURNING id`,
         [
           site.accountId,

@@ -1,9 +1,10 @@
 // Report dimensions and filters as SQL expressions over fixed table aliases. Pure data: no I/O.
 //
 // Aliases: visits `v` (with its number `vn`) or the daily rollup `vd` in the visits half of a report; calls `c` with
-// their static rule `sr` in the calls half. `$3` is always the site's time zone.
+// their static rule `sr` in the calls half; leads `l`. `$3` is always the site's time zone.
 // Calls take the dimensions of the visit they are attributed to, from the copies of its fields they carry
-// (`c.visit_<field>`, migration 025; all null without a visit); static-number calls take source,
+// (`c.visit_<field>`, migration 025; all null without a visit); leads likewise (`l.visit_<field>`, migration
+// 030; a lead always has a visit); static-number calls take source,
 // medium and campaign from their rule and the channel "static"; a call with neither has the channel
 // "(none)" and "(not set)" for every other visit field.
 
@@ -50,8 +51,8 @@ export interface DimensionSql {
    */
   sourcesRollup?: boolean;
   /**
-   * The rollup visit_daily_keys holds this dimension's `visit` key (as text) per day and channel; this is
-   * the key read back from it as `dk.key`, in the type of `visit`.
+   * The rollup visit_daily_keys holds this dimension's `visit` key (as text) per day and channel, and
+   * visit_daily_key_totals per day; this is the key read back from either as `dk.key`, in the type of `visit`.
    */
   keyedRollup?: string;
   /** Key expression over calls `c` and `sr`. */
@@ -65,7 +66,10 @@ export interface DimensionSql {
   numberRollup?: boolean;
   /** Calendar dimensions sort by key by default; per-row comparison shifts `date` keys by the period. */
   time?: boolean;
-  /** Key expression over a lead `l` and its visit `v`; defaults to `visit` (no leads when that is null). */
+  /**
+   * Key expression over a lead `l` alone. Absent: the leads half joins the lead's visit `v` (and `vn`, `vs`)
+   * and uses `visit` (no leads when that is null). Every filter has one.
+   */
   lead?: string;
   /** Key expression over ad-cost rows `kc` (see query.ts); absent: the dimension has no cost columns. */
   cost?: string;
@@ -73,16 +77,21 @@ export interface DimensionSql {
 
 const notSet = (expr: string) => `coalesce(${expr}, '${NOT_SET}')`;
 
-/** The path of a URL ("/sofas"), "/" when it has none, "(not set)" without a URL. */
-const pathOf = (col: string) =>
+/**
+ * The path of a URL ("/sofas"), "/" when it has none, "(not set)" without a URL. Migration 030 spells it out
+ * for the stored `visit_landing_path` of calls and leads: change both together.
+ */
+export const pathOf = (col: string) =>
   `CASE WHEN ${col} IS NULL THEN '${NOT_SET}' ELSE coalesce(nullif(substring(${col} from '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*([^?#]*)'), ''), '/') END`;
 
 const local = (col: string) => `(${col} AT TIME ZONE $3)`;
 
-const visitField = (field: string, rollup: 'column' | 'keyed', cost?: string): DimensionSql => ({
+const visitField = (field: string, rollup: 'column' | 'keyed' | 'both', cost?: string): DimensionSql => ({
   visit: notSet(`v.${field}`),
-  ...(rollup === 'column' ? { rollup: notSet(`vd.${field}`) } : { keyedRollup: 'dk.key' }),
+  ...(rollup === 'keyed' ? {} : { rollup: notSet(`vd.${field}`) }),
+  ...(rollup === 'column' ? {} : { keyedRollup: 'dk.key' }),
   call: notSet(`c.visit_${field}`),
+  lead: notSet(`l.visit_${field}`),
   ...(cost ? { cost: notSet(cost) } : {}),
 });
 
@@ -92,6 +101,7 @@ const sourceField = (field: 'source' | 'medium' | 'campaign'): DimensionSql => (
   rollup: notSet(`vd.${field}`),
   sourcesRollup: true,
   call: notSet(`coalesce(c.visit_${field}, sr.${field})`),
+  lead: notSet(`l.visit_${field}`),
   cost: notSet(`kc.${field}`),
 });
 
@@ -138,17 +148,21 @@ export const dimensionSql: Record<Dimension, DimensionSql> = {
     rollup: 'vd.channel',
     sourcesRollup: true,
     call: CHANNEL_CALL_SQL,
+    lead: 'l.visit_channel',
     cost: 'kc.channel',
   },
   source: sourceField('source'),
   medium: sourceField('medium'),
   campaign: sourceField('campaign'),
-  keyword: visitField('keyword', 'column', 'kc.keyword'),
+  // visit_daily_keys for reports unfiltered or by channel (5 times fewer rows), visit_daily for other filters.
+  keyword: visitField('keyword', 'both', 'kc.keyword'),
   content: visitField('content', 'column'),
   landing_page: {
     visit: pathOf('v.landing_url'),
     keyedRollup: 'dk.key',
-    call: pathOf('c.visit_landing_url'),
+    // Calls and leads store the path of the copied URL (migration 030, the same expression).
+    call: 'c.visit_landing_path',
+    lead: 'l.visit_landing_path',
   },
   call_page: { visit: null, call: pathOf('c.call_page_url') },
   region: visitField('region', 'keyed'),

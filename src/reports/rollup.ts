@@ -42,6 +42,7 @@ const KEYED_DIMENSIONS = DIMENSIONS.filter((d) => dimensionSql[d].keyedRollup);
 const ROLLUP_TABLES = [
   'visit_daily',
   'visit_daily_keys',
+  'visit_daily_key_totals',
   'visit_daily_sources',
   'visit_daily_numbers',
 ] as const;
@@ -190,6 +191,14 @@ async function rollSiteChunk(db: Db, site: SiteRef, now: Date): Promise<boolean>
          FROM visits v CROSS JOIN LATERAL (VALUES ${keys}) k (dimension, key) ${chunk}
         GROUP BY 1, 2, 3, 4, 5, 6`,
       chunkParams,
+    );
+    // visit_daily_keys without channel: the chunk's rows just written, summed.
+    await q.query(
+      `INSERT INTO visit_daily_key_totals (account_id, site_id, dimension, day, key, visits)
+       SELECT account_id, site_id, dimension, day, key, sum(visits) FROM visit_daily_keys
+        WHERE account_id = $1 AND site_id = $2 AND day >= $3 AND day < $4
+        GROUP BY account_id, site_id, dimension, day, key`,
+      [...params, from, to],
     );
     await q.query(
       `INSERT INTO visit_daily_numbers (account_id, site_id, day, channel, number_id, number_method, visits)

@@ -22,19 +22,23 @@ export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
     return withRollup(ctx.db, { accountId, siteId, timeZone: site.timeZone });
   }
 
+  /** Rows of the period and, with `previous`, of the comparison period, read in one query. */
   async function rawRows(
     scope: ReportScope,
     dimension: Dimension,
     period: Period,
     filters: ReportFilters,
-  ): Promise<{ rows: RawRow[]; hasVisits: boolean; hasCost: boolean }> {
-    const q = buildReportQuery(scope, dimension, period, filters);
-    const rows = await runReportQuery(ctx.db, q);
-    return {
-      rows: rows.map((row) => ({ key: row.key as Key, raw: rawFromRow(row, q.hasVisits, q.hasCost) })),
-      hasVisits: q.hasVisits,
-      hasCost: q.hasCost,
-    };
+    previous?: Period,
+  ): Promise<{ rows: RawRow[]; previousRows: RawRow[]; hasVisits: boolean; hasCost: boolean }> {
+    const q = buildReportQuery(scope, dimension, period, filters, previous);
+    const rows: RawRow[] = [];
+    const previousRows: RawRow[] = [];
+    for (const row of await runReportQuery(ctx.db, q))
+      (row.previous ? previousRows : rows).push({
+        key: row.key as Key,
+        raw: rawFromRow(row, q.hasVisits, q.hasCost),
+      });
+    return { rows, previousRows, hasVisits: q.hasVisits, hasCost: q.hasCost };
   }
 
   const filtersOf = (q: ReportFilters & Record<string, unknown>): ReportFilters => {
@@ -102,9 +106,8 @@ export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
       const scope = await scopeOf(req.accountId, q.siteId);
       const filters = filtersOf(q);
       const period = { from: q.from, to: q.to };
-      const current = await rawRows(scope, dimension, period, filters);
       const prevPeriod = q.compare === 'previous' ? previousPeriod(period) : undefined;
-      const previous = prevPeriod ? await rawRows(scope, dimension, prevPeriod, filters) : undefined;
+      const current = await rawRows(scope, dimension, period, filters, prevPeriod);
       const sort = q.sort ?? (dim.time ? 'key' : 'calls');
       const order = q.order ?? (sort === 'key' ? 'asc' : 'desc');
       const days = periodDays(period);
@@ -122,7 +125,7 @@ export function reportRoutes(app: FastifyInstance, ctx: AppContext): void {
         order,
         limit: q.limit,
         offset: q.offset,
-        previous: previous?.rows,
+        previous: prevPeriod ? current.previousRows : undefined,
         previousKey,
       });
       return {
