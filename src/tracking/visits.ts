@@ -90,7 +90,7 @@ export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<Page
       // Read under the visit's lock: a number another tab leased meanwhile may be in neither this hit's
       // snapshot nor the visit row it returned.
       const locked = await lockVisit(q, site, visit.id);
-      if (!locked || locked.number_method !== 'pool' || !locked.pool_id)
+      if (locked?.number_method !== 'pool' || !locked.pool_id)
         return { visitId: visit.id, e164: locked?.e164 ?? null, deferred: false };
       const shown = await keepOrLease(q, site, locked, locked.pool_id, now, site.leaseOn === 'load');
       return { visitId: visit.id, ...shown };
