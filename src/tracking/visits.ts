@@ -253,10 +253,16 @@ async function leaseOrDefer(
   lease: boolean,
 ): Promise<VisitNumber> {
   if (!lease) return { e164: null, deferred: true };
-  return { e164: await leaseVisitNumber(q, site, visit.id, visit.visitor_id, poolId, now), deferred: false };
+  return {
+    e164: await leaseVisitNumber(q, site, visit.id, visit.visitor_id, poolId, now, false),
+    deferred: false,
+  };
 }
 
-/** Leases a pool number and records it on the visit; on exhaustion without sharing the visit shows the default. */
+/**
+ * Leases a pool number for the visit (the lease statement records it on the visit); on exhaustion without
+ * sharing the visit shows the default. `fresh`: the visit was inserted in this transaction.
+ */
 async function leaseVisitNumber(
   q: Queryable,
   site: Site,
@@ -264,10 +270,12 @@ async function leaseVisitNumber(
   visitorId: string,
   poolId: string,
   now: Date,
+  fresh: boolean,
 ): Promise<string | null> {
   const leased = await leaseFromPool(q, site, leaseRequest(site, poolId, visitId, visitorId, now));
   // The visit's number is a report key (visit_daily_numbers): a visit of a rolled-up day moves rolled_to back,
-  // under the rollup's lock as a visit's insert does.
+  // under the rollup's lock as a visit's insert does. A fresh visit's insert did so for the same day.
+  if (fresh && leased) return leased.e164;
   await q.query(`SELECT ${visitRollupLock('$1')}`, [site.id]);
   await q.query(
     `WITH visit AS (
@@ -376,7 +384,7 @@ async function startVisit(
   if (site.leaseOn === 'visible') return { visitId, e164: null, deferred: true };
   return {
     visitId,
-    e164: await leaseVisitNumber(q, site, visitId, visitorId, source.poolId, now),
+    e164: await leaseVisitNumber(q, site, visitId, visitorId, source.poolId, now, true),
     deferred: false,
   };
 }
