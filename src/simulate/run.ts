@@ -174,7 +174,8 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
   const lazy = techniques.includes('lazy');
   const userAgentOf = (v: TraceVisit) => (v.bot && techniques.includes('bot-exclusion') ? BOT_UA : HUMAN_UA);
   // The app's clock: setup, calls and metrics. Page loads, number requests and pings get a context whose
-  // clock reads their own instant, so they can run concurrently; a call runs alone at its instant.
+  // clock reads their own instant, so they can run concurrently without a shared time (nor the cost of
+  // AsyncLocalStorage on every promise); calls run one at a time, each with the app's clock at its instant.
   const clock = new ManualClock(new Date(trace.start - 3_600_000));
   const config = opts.config ?? loadConfig({}, { logLevel: 'silent' });
   const geo = opts.geo ?? (await openGeo());
@@ -242,6 +243,7 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
     const actions = trace.actions.filter((a) =>
       a.kind === 'lease' ? lazy : activity || a.kind === 'page' || a.kind === 'call',
     );
+    let lastCall = Promise.resolve();
     const every = opts.progressEvery ?? 10_000;
     const replayBegan = performance.now();
     await runWindowed(actions, {
@@ -249,10 +251,8 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
       windowMs: opts.windowMs ?? 5_000,
       // One visitor's actions stay in order: its visits share a number (stickiness) and its calls a caller.
       keyOf: (a) => trace.visits[a.kind === 'call' ? trace.calls[a.call].visit : a.visit].visitor,
-      run: replay,
-      // A call reads the app's clock (through the webhook) and every lease on its number: it sees the
-      // actions before it and none after.
-      exclusive: (a) => a.kind === 'call',
+      // Calls also run one after another: each sets the app's clock, which the webhook reads.
+      run: (a) => (a.kind === 'call' ? (lastCall = lastCall.then(() => replay(a))) : replay(a)),
       onDone: (done) => {
         if (done % every === 0) opts.onProgress?.(done, actions.length);
       },

@@ -74,27 +74,6 @@ describe('runWindowed', () => {
     expect(log.filter((e) => e.startsWith('end'))).toHaveLength(12);
   });
 
-  it('runs an exclusive job alone: after every earlier job, before any later one', async () => {
-    const jobs: Job[] = [
-      { at: 0, key: 1, name: 'a', ms: 20 },
-      { at: 1, key: 2, name: 'call', ms: 10 },
-      { at: 2, key: 3, name: 'b', ms: 1 },
-    ];
-    const log: string[] = [];
-    await runWindowed(jobs, {
-      concurrency: 4,
-      windowMs: 1_000,
-      keyOf: (j) => j.key,
-      exclusive: (j) => j.name === 'call',
-      run: async (j) => {
-        log.push(`start ${j.name}`);
-        await sleep(j.ms);
-        log.push(`end ${j.name}`);
-      },
-    });
-    expect(log).toEqual(['start a', 'end a', 'start call', 'end call', 'start b', 'end b']);
-  });
-
   it('throws the first failure after the started jobs settle, and starts no new ones', async () => {
     const ran: string[] = [];
     const jobs = [

@@ -4,9 +4,7 @@
  * - a job starts only once every job more than `windowMs` earlier has finished, so concurrency only
  *   reorders jobs of different keys that are less than `windowMs` apart.
  * At most `concurrency` jobs are started and unfinished at once. `concurrency` 1 is the plain sequential
- * replay. An `exclusive` job runs alone, in order: it starts once every job before it has finished, and no
- * later job starts before it has finished. The first failure stops new jobs and is thrown once the started
- * ones settle.
+ * replay. The first failure stops new jobs and is thrown once the started ones settle.
  */
 export async function runWindowed<J extends { at: number }>(
   jobs: readonly J[],
@@ -15,7 +13,6 @@ export async function runWindowed<J extends { at: number }>(
     windowMs: number;
     keyOf: (job: J) => number;
     run: (job: J) => Promise<void>;
-    exclusive?: (job: J) => boolean;
     /** Called after each finished job with the count so far. */
     onDone?: (done: number) => void;
   },
@@ -42,8 +39,7 @@ export async function runWindowed<J extends { at: number }>(
       await finished[oldest];
       finished[oldest++] = undefined;
     }
-    const alone = opts.exclusive?.(job) ?? false;
-    while (running.size >= (alone ? 1 : concurrency)) await Promise.race(running);
+    while (running.size >= concurrency) await Promise.race(running);
     if (failure) break;
     const key = keyOf(job);
     const previous = lastOfKey.get(key);
@@ -63,7 +59,6 @@ export async function runWindowed<J extends { at: number }>(
     running.add(settled);
     lastOfKey.set(key, settled);
     finished.push(settled);
-    if (alone) await settled;
   }
   await Promise.all(running);
   if (failure) throw (failure as { error: unknown }).error;
