@@ -251,8 +251,12 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
       windowMs: opts.windowMs ?? 5_000,
       // One visitor's actions stay in order: its visits share a number (stickiness) and its calls a caller.
       keyOf: (a) => trace.visits[a.kind === 'call' ? trace.calls[a.call].visit : a.visit].visitor,
-      // Calls also run one after another: each sets the app's clock, which the webhook reads.
-      run: (a) => (a.kind === 'call' ? (lastCall = lastCall.then(() => replay(a))) : replay(a)),
+      run: (a) => {
+        if (a.kind !== 'call') return replay(a);
+        // Calls also run one after another: each sets the app's clock, which the webhook reads.
+        lastCall = lastCall.then(() => replay(a));
+        return lastCall;
+      },
       onDone: (done) => {
         if (done % every === 0) opts.onProgress?.(done, actions.length);
       },
