@@ -93,23 +93,24 @@ export function claimFreeNumber(q: Queryable, req: LeaseRequest): Promise<Leased
  */
 export function reclaimVisitorNumber(q: Queryable, req: LeaseRequest): Promise<LeasedNumber | null> {
   // When the lease moves, the earlier visit's lease ends now, so attribution hands later calls to the new
-  // visit.
+  // visit. Numbers are looked up by id through scalar subqueries, which the generic plan makes primary-key
+  // lookups (joins on the number were planned as scans of the pool's numbers in its claim index).
   return recordLeased(
     q,
     `WITH last AS (
        SELECT l.number_id, l.visit_id FROM leases l
-         JOIN numbers n ON n.account_id = l.account_id AND n.id = l.number_id
-        WHERE l.account_id = $1 AND l.site_id = $7 AND l.visitor_id = $8 AND n.pool_id = $2 AND NOT l.shared
+        WHERE l.account_id = $1 AND l.site_id = $7 AND l.visitor_id = $8 AND NOT l.shared
+          AND (SELECT n.pool_id FROM numbers n WHERE n.account_id = l.account_id AND n.id = l.number_id) = $2
         ORDER BY l.started_at DESC LIMIT 1),
      leased AS (
-       UPDATE numbers SET held_until = greatest(held_until, $4), current_visit_id = $5 FROM last
-        WHERE numbers.account_id = $1 AND numbers.id = last.number_id AND numbers.pool_id = $2
-          AND (numbers.held_until IS NULL OR numbers.held_until <= $3 OR numbers.current_visit_id = last.visit_id)
-        RETURNING numbers.id, numbers.e164),
+       UPDATE numbers SET held_until = greatest(held_until, $4), current_visit_id = $5
+        WHERE account_id = $1 AND id = (SELECT number_id FROM last) AND pool_id = $2
+          AND (held_until IS NULL OR held_until <= $3 OR current_visit_id = (SELECT visit_id FROM last))
+        RETURNING id, e164),
      ended AS (
-       UPDATE leases SET held_until = $3 FROM last
-        WHERE leases.account_id = $1 AND leases.visit_id = last.visit_id AND leases.number_id = last.number_id
-          AND leases.held_until > $3 AND last.visit_id <> $5 AND EXISTS (SELECT 1 FROM leased)),
+       UPDATE leases SET held_until = $3
+        WHERE account_id = $1 AND visit_id = (SELECT visit_id FROM last) AND number_id = (SELECT number_id FROM last)
+          AND held_until > $3 AND (SELECT visit_id FROM last) <> $5 AND EXISTS (SELECT 1 FROM leased)),
      ${RECORD_LEASE}
      SELECT id, e164 FROM leased`,
     leaseParams(req, false),
