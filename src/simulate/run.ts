@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createAccount, createApiKey } from '../accounts/keys.js';
 import { buildApp } from '../app.js';
+import { ManualClock } from '../clock.js';
 import { type Config, loadConfig } from '../config.js';
 import type { Db } from '../db/db.js';
 import { createContext } from '../http/context.js';
@@ -14,7 +15,6 @@ import { signBody } from '../telephony/generic.js';
 import { wholeCallEvents } from '../telephony/generic-call.js';
 import { type Geo, openGeo } from '../tracking/geo.js';
 import { recordLeaseRequest, recordPageHit, recordPing } from '../tracking/visits.js';
-import { ActionClock } from './action-clock.js';
 import { baselineHold, peakHeldNumbers, peakOverlap } from './min-pool.js';
 import { runWindowed } from './schedule.js';
 import type { CallTiming, Trace, TraceAction, TraceCall, TraceVisit } from './traffic.js';
@@ -173,7 +173,10 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
   const activity = techniques.includes('activity');
   const lazy = techniques.includes('lazy');
   const userAgentOf = (v: TraceVisit) => (v.bot && techniques.includes('bot-exclusion') ? BOT_UA : HUMAN_UA);
-  const clock = new ActionClock(trace.start - 3_600_000);
+  // The app's clock: setup, calls and metrics. Page loads, number requests and pings get a context whose
+  // clock reads their own instant, so they can run concurrently without a shared time (nor the cost of
+  // AsyncLocalStorage on every promise); calls run one at a time, each with the app's clock at its instant.
+  const clock = new ManualClock(new Date(trace.start - 3_600_000));
   const config = opts.config ?? loadConfig({}, { logLevel: 'silent' });
   const geo = opts.geo ?? (await openGeo());
   const app = await buildApp({ config, db, clock, geo });
@@ -193,6 +196,7 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
     const dialed: Array<string | null> = trace.calls.map(() => null);
     const replay = async (action: TraceAction): Promise<void> => {
       if (action.kind === 'call') {
+        clock.set(new Date(action.at));
         const call = trace.calls[action.call];
         const to =
           call.repeatOf !== null
@@ -203,9 +207,11 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
         return;
       }
       const v = trace.visits[action.visit];
+      const at = new Date(action.at);
+      const actx = { ...ctx, clock: { now: () => at } };
       if (action.kind === 'page') {
         // The route looks the site up per request; its settings do not change during a run, so it is reused.
-        const res = await recordPageHit(ctx, {
+        const res = await recordPageHit(actx, {
           site,
           visitorId: trace.visitors[v.visitor].id,
           visitId: serverVisit[v.index],
@@ -225,18 +231,19 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
       const id = serverVisit[v.index];
       if (!id) throw new Error(`simulate: ${action.kind} before the first page of visit ${v.index}`);
       if (action.kind === 'lease') {
-        const res = await recordLeaseRequest(ctx, site, {
+        const res = await recordLeaseRequest(actx, site, {
           visitorId: trace.visitors[v.visitor].id,
           visitId: id,
         });
         shown[v.index] = res.number?.e164 ?? null;
-      } else await recordPing(ctx, site, id, action.kind === 'leave');
+      } else await recordPing(actx, site, id, action.kind === 'leave');
     };
     // The number coming into view matters only to lazy leasing. Without the activity technique the widget
     // sends no heartbeats or leave beacons: only page loads, lease requests and calls.
     const actions = trace.actions.filter((a) =>
       a.kind === 'lease' ? lazy : activity || a.kind === 'page' || a.kind === 'call',
     );
+    let lastCall = Promise.resolve();
     const every = opts.progressEvery ?? 10_000;
     const replayBegan = performance.now();
     await runWindowed(actions, {
@@ -244,7 +251,12 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
       windowMs: opts.windowMs ?? 5_000,
       // One visitor's actions stay in order: its visits share a number (stickiness) and its calls a caller.
       keyOf: (a) => trace.visits[a.kind === 'call' ? trace.calls[a.call].visit : a.visit].visitor,
-      run: (a) => clock.at(a.at, () => replay(a)),
+      run: (a) => {
+        if (a.kind !== 'call') return replay(a);
+        // Calls also run one after another: each sets the app's clock, which the webhook reads.
+        lastCall = lastCall.then(() => replay(a));
+        return lastCall;
+      },
       onDone: (done) => {
         if (done % every === 0) opts.onProgress?.(done, actions.length);
       },
@@ -252,7 +264,7 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
     const replaySeconds = (performance.now() - replayBegan) / 1000;
 
     const lastAt = actions.length ? actions[actions.length - 1].at : trace.end;
-    clock.set(lastAt);
+    clock.set(new Date(lastAt));
     const metrics = await measure(db, setup, trace, serverVisit, freezeMinutes);
     const recommendedPool = await recommendedPoolSize(app, setup, lastAt - trace.start);
     return {
@@ -305,7 +317,7 @@ interface Setup {
 async function setupSite(
   app: FastifyInstance,
   db: Db,
-  clock: ActionClock,
+  clock: ManualClock,
   s: {
     freezeMinutes: number;
     lateGraceMinutes: number;

@@ -71,6 +71,21 @@ describe('describeDevice', () => {
     }
   });
 
+  it('parses a User-Agent once and gives every later visit with it the same answer', () => {
+    const first = describeDevice(UA.iphone);
+    expect(describeDevice(` ${UA.iphone} `)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    // Past the cache's bound (cleared when full) answers are still parsed correctly.
+    for (let i = 0; i < 10_001; i++) describeDevice(`curl/${i}`);
+    expect(describeDevice(UA.iphone)).toEqual(first);
+    expect(describeDevice(UA.windowsChrome)).toEqual({
+      deviceType: 'desktop',
+      browser: 'Chrome',
+      os: 'Windows',
+      isBot: false,
+    });
+  });
+
   it('copes with huge input', () => {
     expect(() => describeDevice(`${UA.windowsChrome} ${'x'.repeat(100_000)}`)).not.toThrow();
   });

@@ -37,13 +37,19 @@ function leaseParams(req: LeaseRequest, shared: boolean): unknown[] {
   ];
 }
 
-/** The CTE that records the lease on the number the CTE `leased` returns ($1…$9: `leaseParams`). */
+/**
+ * The CTEs that record the lease on the number the CTE `leased` returns and that number as the visit's
+ * ($1…$9: `leaseParams`), so a lease costs no further statement.
+ */
 const RECORD_LEASE = `lease AS (
   INSERT INTO leases (account_id, id, site_id, number_id, visit_id, visitor_id, started_at, last_seen_at,
     held_until, shared)
   SELECT $1, $6::uuid, $7::uuid, id, $5::uuid, $8::text, $3::timestamptz, $3::timestamptz, $4::timestamptz,
          $9::boolean
-    FROM leased)`;
+    FROM leased),
+ visit_number AS (
+  UPDATE visits SET number_id = leased.id, number_method = 'pool' FROM leased
+   WHERE visits.account_id = $1 AND visits.id = $5::uuid)`;
 
 async function recordLeased(
   q: Queryable,
@@ -85,31 +91,29 @@ export function claimFreeNumber(q: Queryable, req: LeaseRequest): Promise<Leased
  * visitor, the lease moves to the new visit; if it is free again, the visitor gets it back. Either way
  * a late caller who read the number earlier still reaches this visitor.
  */
-export async function reclaimVisitorNumber(q: Queryable, req: LeaseRequest): Promise<LeasedNumber | null> {
-  const last = await q.query<{ number_id: string; visit_id: string }>(
-    `SELECT l.number_id, l.visit_id FROM leases l
-       JOIN numbers n ON n.account_id = l.account_id AND n.id = l.number_id
-      WHERE l.account_id = $1 AND l.site_id = $2 AND l.visitor_id = $3 AND n.pool_id = $4 AND NOT l.shared
-      ORDER BY l.started_at DESC LIMIT 1`,
-    [req.accountId, req.siteId, req.visitorId, req.poolId],
-  );
-  if (!last[0]) return null;
+export function reclaimVisitorNumber(q: Queryable, req: LeaseRequest): Promise<LeasedNumber | null> {
   // When the lease moves, the earlier visit's lease ends now, so attribution hands later calls to the new
-  // visit.
+  // visit. Numbers are looked up by id through scalar subqueries, which the generic plan makes primary-key
+  // lookups (joins on the number were planned as scans of the pool's numbers in its claim index).
   return recordLeased(
     q,
-    `WITH leased AS (
+    `WITH last AS (
+       SELECT l.number_id, l.visit_id FROM leases l
+        WHERE l.account_id = $1 AND l.site_id = $7 AND l.visitor_id = $8 AND NOT l.shared
+          AND (SELECT n.pool_id FROM numbers n WHERE n.account_id = l.account_id AND n.id = l.number_id) = $2
+        ORDER BY l.started_at DESC LIMIT 1),
+     leased AS (
        UPDATE numbers SET held_until = greatest(held_until, $4), current_visit_id = $5
-        WHERE account_id = $1 AND id = $10 AND pool_id = $2
-          AND (held_until IS NULL OR held_until <= $3 OR current_visit_id = $11)
+        WHERE account_id = $1 AND id = (SELECT number_id FROM last) AND pool_id = $2
+          AND (held_until IS NULL OR held_until <= $3 OR current_visit_id = (SELECT visit_id FROM last))
         RETURNING id, e164),
      ended AS (
        UPDATE leases SET held_until = $3
-        WHERE account_id = $1 AND visit_id = $11 AND number_id = $10 AND held_until > $3 AND $11 <> $5
-          AND EXISTS (SELECT 1 FROM leased)),
+        WHERE account_id = $1 AND visit_id = (SELECT visit_id FROM last) AND number_id = (SELECT number_id FROM last)
+          AND held_until > $3 AND (SELECT visit_id FROM last) <> $5 AND EXISTS (SELECT 1 FROM leased)),
      ${RECORD_LEASE}
      SELECT id, e164 FROM leased`,
-    [...leaseParams(req, false), last[0].number_id, last[0].visit_id],
+    leaseParams(req, false),
     false,
   );
 }

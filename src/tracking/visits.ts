@@ -80,16 +80,21 @@ export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<Page
   const { site } = hit;
   const now = ctx.clock.now();
   const visitorId = hit.visitorId ?? randomUUID();
-  const result = await ctx.db.tx(async (q) => {
-    const visit = hit.visitId ? await continueVisit(q, site, hit, hit.visitId, visitorId, now) : null;
-    if (!visit) return startVisit(q, ctx, hit, visitorId, now);
-    if (visit.number_method !== 'pool' || !visit.pool_id)
-      return { visitId: visit.id, e164: visit.e164, deferred: false };
-    const shown = visit.touched
-      ? { e164: visit.e164, deferred: false }
-      : await leaseOrDefer(q, site, visit, visit.pool_id, now, site.leaseOn === 'load');
-    return { visitId: visit.id, ...shown };
-  });
+  // A continuing page hit is one statement outside a transaction; a new visit, or a pool visit whose lease
+  // the hit did not extend, takes a transaction.
+  const visit = hit.visitId ? await continueVisit(ctx.db, site, hit, hit.visitId, visitorId, now) : null;
+  const result =
+    (visit && shownWithoutLease(site, visit)) ??
+    (await ctx.db.tx(async (q) => {
+      if (!visit) return startVisit(q, ctx, hit, visitorId, now);
+      // Read under the visit's lock: a number another tab leased meanwhile may be in neither this hit's
+      // snapshot nor the visit row it returned.
+      const locked = await lockVisit(q, site, visit.id);
+      if (locked?.number_method !== 'pool' || !locked.pool_id)
+        return { visitId: visit.id, e164: locked?.e164 ?? null, deferred: false };
+      const shown = await keepOrLease(q, site, locked, locked.pool_id, now, site.leaseOn === 'load');
+      return { visitId: visit.id, ...shown };
+    }));
   return {
     visitor: visitorId,
     visit: result.visitId,
@@ -134,11 +139,11 @@ export async function recordLeaseRequest(
 
 /**
  * The page hit of a visit continues it when the visit is this visitor's and was seen within the visit
- * timeout (otherwise null: a new visit starts). The first statement updates and so locks the visit row:
- * two tabs loading pages at once must not lease two numbers. The second reads the visit's number, records
- * the page view and extends the live lease of a pool visit; being a statement of its own, it sees a number
- * another tab leased while this one waited for the lock (a statement that waited still reads its own
- * earlier snapshot). `touched`: a live lease was extended.
+ * timeout (otherwise null: a new visit starts). One statement updates the visit, records the page view and
+ * extends the live lease of a pool visit. `touched`: a live lease was extended. Updating the visit row
+ * locks it, and a hit that waited there for another tab's transaction returns that tab's number_id but
+ * reads the leases from its own earlier snapshot, so it may miss the lease just made: `shownWithoutLease`
+ * sends such a hit to a transaction that reads the visit again under the lock.
  */
 async function continueVisit(
   q: Queryable,
@@ -149,46 +154,55 @@ async function continueVisit(
   now: Date,
 ): Promise<(VisitRow & { touched: boolean }) | null> {
   // GA4 starts a new session after its own timeout; a conversion joins the latest one.
-  const locked = await q.query(
-    `UPDATE visits SET last_seen_at = $5, left_at = NULL, page_views = page_views + 1,
-       ga_sessions = coalesce($6, ga_sessions)
-      WHERE account_id = $1 AND site_id = $2 AND id = $3 AND visitor_id = $4 AND last_seen_at > $7
-      RETURNING id`,
-    [
-      site.accountId,
-      site.id,
-      visitId,
-      visitorId,
-      now,
-      hit.gaSessions,
-      new Date(now.getTime() - VISIT_TIMEOUT_MS),
-    ],
-  );
-  if (locked.length === 0) return null;
-  const [visit] = await q.query<VisitRow & { touched: number }>(
+  const rows = await q.query<VisitRow & { touched: number }>(
     `WITH visit AS (
-       SELECT v.id, v.visitor_id, v.last_seen_at, v.number_id, v.number_method, n.e164,
-              coalesce(v.pool_id, n.pool_id) AS pool_id
-         FROM visits v LEFT JOIN numbers n ON n.account_id = v.account_id AND n.id = v.number_id
-        WHERE v.account_id = $1 AND v.id = $2),
+       UPDATE visits SET last_seen_at = $3, left_at = NULL, page_views = page_views + 1,
+         ga_sessions = coalesce($9, ga_sessions)
+        WHERE account_id = $1 AND site_id = $6 AND id = $2 AND visitor_id = $7 AND last_seen_at > $8
+        RETURNING id, visitor_id, last_seen_at, number_id, number_method, pool_id),
      page AS (
-       INSERT INTO page_views (account_id, id, visit_id, url, title, at) VALUES ($1, $6, $2, $7, $8, $3)),
+       INSERT INTO page_views (account_id, id, visit_id, url, title, at)
+       SELECT $1, $10, id, $11, $12, $3 FROM visit),
      ${touchLeaseCtes(
-       "EXISTS (SELECT 1 FROM visit WHERE number_method = 'pool' AND pool_id IS NOT NULL AND number_id IS NOT NULL)",
+       `EXISTS (SELECT 1 FROM visit LEFT JOIN numbers n ON n.account_id = $1 AND n.id = visit.number_id
+                 WHERE visit.number_method = 'pool' AND visit.number_id IS NOT NULL
+                   AND coalesce(visit.pool_id, n.pool_id) IS NOT NULL)`,
      )}
-     SELECT visit.*, (SELECT count(*) FROM touched)::int AS touched FROM visit`,
+     SELECT visit.id, visit.visitor_id, visit.last_seen_at, visit.number_id, visit.number_method, n.e164,
+            coalesce(visit.pool_id, n.pool_id) AS pool_id, (SELECT count(*) FROM touched)::int AS touched
+       FROM visit LEFT JOIN numbers n ON n.account_id = $1 AND n.id = visit.number_id`,
     [
       site.accountId,
       visitId,
       now,
       holdUntil(now, site.freezeMinutes, false),
       false,
+      site.id,
+      visitorId,
+      new Date(now.getTime() - VISIT_TIMEOUT_MS),
+      hit.gaSessions,
       randomUUID(),
       hit.url,
       hit.title,
     ],
   );
-  return { ...visit, touched: visit.touched > 0 };
+  return rows[0] ? { ...rows[0], touched: rows[0].touched > 0 } : null;
+}
+
+/**
+ * What a continued visit shows when that needs no lease made or read again: a number not from a pool, the
+ * lease the hit extended, or (site `leaseOn: visible`) none yet while the visit has never had a number.
+ * Otherwise null.
+ */
+function shownWithoutLease(
+  site: Site,
+  visit: VisitRow & { touched: boolean },
+): ({ visitId: string } & VisitNumber) | null {
+  if (visit.number_method !== 'pool' || !visit.pool_id || visit.touched)
+    return { visitId: visit.id, e164: visit.e164, deferred: false };
+  if (visit.number_id === null && site.leaseOn === 'visible')
+    return { visitId: visit.id, e164: null, deferred: true };
+  return null;
 }
 
 /**
@@ -239,10 +253,16 @@ async function leaseOrDefer(
   lease: boolean,
 ): Promise<VisitNumber> {
   if (!lease) return { e164: null, deferred: true };
-  return { e164: await leaseVisitNumber(q, site, visit.id, visit.visitor_id, poolId, now), deferred: false };
+  return {
+    e164: await leaseVisitNumber(q, site, visit.id, visit.visitor_id, poolId, now, false),
+    deferred: false,
+  };
 }
 
-/** Leases a pool number and records it on the visit; on exhaustion without sharing the visit shows the default. */
+/**
+ * Leases a pool number for the visit (the lease statement records it on the visit); on exhaustion without
+ * sharing the visit shows the default. `fresh`: the visit was inserted in this transaction.
+ */
 async function leaseVisitNumber(
   q: Queryable,
   site: Site,
@@ -250,10 +270,12 @@ async function leaseVisitNumber(
   visitorId: string,
   poolId: string,
   now: Date,
+  fresh: boolean,
 ): Promise<string | null> {
   const leased = await leaseFromPool(q, site, leaseRequest(site, poolId, visitId, visitorId, now));
   // The visit's number is a report key (visit_daily_numbers): a visit of a rolled-up day moves rolled_to back,
-  // under the rollup's lock as a visit's insert does.
+  // under the rollup's lock as a visit's insert does. A fresh visit's insert did so for the same day.
+  if (fresh && leased) return leased.e164;
   await q.query(`SELECT ${visitRollupLock('$1')}`, [site.id]);
   await q.query(
     `WITH visit AS (
@@ -362,7 +384,7 @@ async function startVisit(
   if (site.leaseOn === 'visible') return { visitId, e164: null, deferred: true };
   return {
     visitId,
-    e164: await leaseVisitNumber(q, site, visitId, visitorId, source.poolId, now),
+    e164: await leaseVisitNumber(q, site, visitId, visitorId, source.poolId, now, true),
     deferred: false,
   };
 }
