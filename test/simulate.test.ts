@@ -133,3 +133,37 @@ describe('simulator on generated traffic', () => {
     }
   });
 });
+
+describe('simulator table upkeep', () => {
+  it.runIf(process.env.TEST_DATABASE_URL)(
+    'on PostgreSQL the replay vacuums and analyzes the tables it grows, as autovacuum would',
+    { timeout: 120_000 },
+    async () => {
+      const trace = generateTrace({ seed: 7, visitorsPerDay: 400, callShare: 0.1 });
+      const db = await testDb();
+      try {
+        const r = await runSimulation({
+          db,
+          trace,
+          freezeMinutes: 10,
+          pool: 20,
+          policy: 'smart',
+          concurrency: 4,
+        });
+        expect(r.actions).toBeGreaterThan(1_000);
+        const rows = await db.query<{ relname: string; analyzed: boolean; vacuumed: boolean }>(
+          `SELECT relname, last_analyze IS NOT NULL AS analyzed, last_vacuum IS NOT NULL AS vacuumed
+             FROM pg_stat_user_tables WHERE schemaname = current_schema() ORDER BY relname`,
+        );
+        const stats = Object.fromEntries(rows.map((row) => [row.relname, row]));
+        for (const table of ['visits', 'leases', 'numbers', 'calls'])
+          expect(stats[table], table).toMatchObject({ analyzed: true, vacuumed: true });
+        expect(stats.page_views.analyzed).toBe(true);
+        // Tables the replay barely writes are left to the server.
+        expect(stats.sites.analyzed).toBe(false);
+      } finally {
+        await db.close();
+      }
+    },
+  );
+});

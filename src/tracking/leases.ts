@@ -62,39 +62,38 @@ async function recordLeased(
 }
 
 /**
- * Claims a free number of the pool for the visit in one atomic statement, which also records the lease.
- * Free numbers are taken least-recently-released first (oldest held_until, never-held first), so a number
- * rests as long as possible before reuse (or at random: the naive baseline the simulator measures against).
- * SKIP LOCKED lets concurrent claims each take a different row without waiting.
+ * Leases a number of the pool for the visit in one atomic statement, which also records the lease: the
+ * returning visitor's number when `stickiness` is on (if the number its earlier visit held is still held by
+ * that visitor, the lease moves to the new visit; if it is free again, the visitor gets it back, so a late
+ * caller who read the number earlier still reaches this visitor), else a free number. Free numbers are taken
+ * least-recently-released first (oldest held_until, never-held first), so a number rests as long as possible
+ * before reuse (or at random: the naive baseline the simulator measures against). SKIP LOCKED lets
+ * concurrent claims each take a different row without waiting. Null: the pool is exhausted.
  */
-export function claimFreeNumber(q: Queryable, req: LeaseRequest): Promise<LeasedNumber | null> {
+export function leasePoolNumber(
+  q: Queryable,
+  req: LeaseRequest & { stickiness: boolean },
+): Promise<LeasedNumber | null> {
   const order = req.selection === 'random' ? 'random()' : 'held_until NULLS FIRST, id';
-  return recordLeased(
-    q,
-    `WITH leased AS (
-       UPDATE numbers SET held_until = $4, current_visit_id = $5
+  const claimed = (onlyIf: string) => `UPDATE numbers SET held_until = $4, current_visit_id = $5
         WHERE account_id = $1 AND (held_until IS NULL OR held_until <= $3)
           AND id = (SELECT id FROM numbers
                      WHERE account_id = $1 AND pool_id = $2 AND (held_until IS NULL OR held_until <= $3)
+                       AND ${onlyIf}
                      ORDER BY ${order}
                      LIMIT 1 FOR UPDATE SKIP LOCKED)
-        RETURNING id, e164),
-     ${RECORD_LEASE}
-     SELECT id, e164 FROM leased`,
-    leaseParams(req, false),
-    false,
-  );
-}
-
-/**
- * A returning visitor keeps its number: if the number its earlier visit held is still held by that
- * visitor, the lease moves to the new visit; if it is free again, the visitor gets it back. Either way
- * a late caller who read the number earlier still reaches this visitor.
- */
-export function reclaimVisitorNumber(q: Queryable, req: LeaseRequest): Promise<LeasedNumber | null> {
+        RETURNING id, e164`;
+  if (!req.stickiness)
+    return recordLeased(
+      q,
+      `WITH leased AS (${claimed('true')}), ${RECORD_LEASE} SELECT id, e164 FROM leased`,
+      leaseParams(req, false),
+      false,
+    );
   // When the lease moves, the earlier visit's lease ends now, so attribution hands later calls to the new
   // visit. Numbers are looked up by id through scalar subqueries, which the generic plan makes primary-key
-  // lookups (joins on the number were planned as scans of the pool's numbers in its claim index).
+  // lookups (joins on the number were planned as scans of the pool's numbers in its claim index). A free
+  // number is only looked for (and locked) when the visitor's own is not to be had.
   return recordLeased(
     q,
     `WITH last AS (
@@ -102,7 +101,7 @@ export function reclaimVisitorNumber(q: Queryable, req: LeaseRequest): Promise<L
         WHERE l.account_id = $1 AND l.site_id = $7 AND l.visitor_id = $8 AND NOT l.shared
           AND (SELECT n.pool_id FROM numbers n WHERE n.account_id = l.account_id AND n.id = l.number_id) = $2
         ORDER BY l.started_at DESC LIMIT 1),
-     leased AS (
+     reclaimed AS (
        UPDATE numbers SET held_until = greatest(held_until, $4), current_visit_id = $5
         WHERE account_id = $1 AND id = (SELECT number_id FROM last) AND pool_id = $2
           AND (held_until IS NULL OR held_until <= $3 OR current_visit_id = (SELECT visit_id FROM last))
@@ -110,7 +109,9 @@ export function reclaimVisitorNumber(q: Queryable, req: LeaseRequest): Promise<L
      ended AS (
        UPDATE leases SET held_until = $3
         WHERE account_id = $1 AND visit_id = (SELECT visit_id FROM last) AND number_id = (SELECT number_id FROM last)
-          AND held_until > $3 AND (SELECT visit_id FROM last) <> $5 AND EXISTS (SELECT 1 FROM leased)),
+          AND held_until > $3 AND (SELECT visit_id FROM last) <> $5 AND EXISTS (SELECT 1 FROM reclaimed)),
+     claimed AS (${claimed('NOT EXISTS (SELECT 1 FROM reclaimed)')}),
+     leased AS (SELECT id, e164 FROM reclaimed UNION ALL SELECT id, e164 FROM claimed),
      ${RECORD_LEASE}
      SELECT id, e164 FROM leased`,
     leaseParams(req, false),

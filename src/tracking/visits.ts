@@ -8,10 +8,9 @@ import type { Site } from '../sites/store.js';
 import { classifyTraffic } from './channel.js';
 import { describeDevice } from './device.js';
 import {
-  claimFreeNumber,
   type LeasedNumber,
   type LeaseRequest,
-  reclaimVisitorNumber,
+  leasePoolNumber,
   shareLeastBadNumber,
   touchLease,
   touchLeaseCtes,
@@ -413,8 +412,7 @@ function leaseRequest(
  * record the event and apply the policy.
  */
 async function leaseFromPool(q: Queryable, site: Site, req: LeaseRequest): Promise<LeasedNumber | null> {
-  const sticky = site.visitorStickiness ? await reclaimVisitorNumber(q, req) : null;
-  const leased = sticky ?? (await claimFreeNumber(q, req));
+  const leased = await leasePoolNumber(q, { ...req, stickiness: site.visitorStickiness });
   if (leased) return leased;
   await q.query(
     `INSERT INTO pool_exhaustions (account_id, id, site_id, pool_id, visit_id, at, action)
