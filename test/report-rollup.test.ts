@@ -230,6 +230,15 @@ describe('reports on the daily rollup equal reports on raw visits', () => {
     expect(await rows()).toEqual(written);
   }, 600_000);
 
+  it('rolls a day up only an hour after it ended in the site time zone', async () => {
+    await dropVisitRollup(env.db, site);
+    // The last day ends at 21:00 UTC in Moscow.
+    await rollUp(`${LAST_DAY}T21:59:00Z`);
+    expect(await rolledTo()).toBe(LAST_DAY);
+    await rollUp(`${LAST_DAY}T22:00:00Z`);
+    expect(await rolledTo()).toBe(addDays(LAST_DAY, 1));
+  }, 600_000);
+
   it('a visit written for a rolled-up day moves rolled_to back to that day', async () => {
     await rollUp(`${LAST_DAY}T23:00:00Z`);
     env.clock.set('2026-09-01T10:00:00Z');

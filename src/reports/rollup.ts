@@ -1,15 +1,17 @@
 // The daily rollup of visits (migration 017): reports read visit counts of whole past days from
 // visit_daily instead of scanning raw visits (issue 4: 1,000,000 visits within 300 ms).
 //
-// Exactness: a day is in the rollup only once it has ended in the site's time zone, and a report reads the
-// rollup for the days before the site's `rolled_to` and raw visits from that day on, so the two never
-// overlap or miss a visit. Visits are only ever inserted and their rolled-up fields never change, except
-// the number a lazy lease gives a visit later (visit_daily_numbers), so a past day stays exact unless a visit
-// is written for it later (a clock in the past: the demo loader, tests, a transaction straddling midnight)
-// or leased its number later. That transaction then moves `rolled_to` back to the visit's day.
-// A per-site advisory lock orders that against a rollup pass: the pass holds it exclusively while it reads
-// visits and advances `rolled_to`; a visit's transaction takes it shared before checking `rolled_to`. So
-// either the pass sees the committed visit, or the visit sees the advanced `rolled_to` and moves it back.
+// Exactness: a day is in the rollup only once it ended in the site's time zone ROLLUP_SETTLE_MS (an hour)
+// ago, and a report reads the rollup for the days before the site's `rolled_to` and raw visits from that
+// day on, so the two never overlap or miss a visit. Visits are only ever inserted and their rolled-up fields
+// never change, except the number a lazy lease gives a visit later (visit_daily_numbers), so a past day
+// stays exact unless a visit is written for it later (a clock in the past: the demo loader, tests) or
+// leased its number later. That transaction then moves `rolled_to` back to the visit's day. A per-site
+// advisory lock orders that against a rollup pass: the pass holds it exclusively while it reads visits and
+// advances `rolled_to`; such a transaction takes it shared before checking `rolled_to`. So either the pass
+// sees the committed visit, or the visit sees the advanced `rolled_to` and moves it back. A visit starting
+// now needs neither: its single statement checks that its day is not rolled up, and no pass reaches that
+// day until an hour after it ends (insertVisitSql in src/tracking/visits.ts).
 //
 // Time zone: days are local days of the zone noted per site. When a site's time zone changes the rollup
 // no longer matches the site's days; reports ignore it (reading raw visits) until the next pass rebuilds it
@@ -24,6 +26,12 @@ import type { ReportScope } from './query.js';
 
 /** Advisory lock class of the per-site rollup lock (the key is a hash of the site id). */
 const LOCK_CLASS = 727275;
+/**
+ * How long after a day ends it is rolled up: a visit that starts now is then on a day no pass has reached,
+ * so its insert needs no lock (src/tracking/visits.ts, insertVisitSql) unless a single statement runs
+ * this long.
+ */
+export const ROLLUP_SETTLE_MS = 60 * 60_000;
 /** Days rolled up per transaction: bounds how long a first build holds up the site's new visits. */
 const CHUNK_DAYS = 7;
 
@@ -53,9 +61,8 @@ export interface SiteRef {
 }
 
 /**
- * The transaction that inserts a visit moves the site's `rolled_to` back if the visit is before it, in two
- * parts riding on the visit's own statements instead of round trips of their own: a statement before the
- * visit's insert selects `visitRollupLock` (taking the per-site lock shared), and the statement inserting
+ * A transaction that writes a visit of a rolled-up day moves the site's `rolled_to` back to it: a statement
+ * before the write selects `visitRollupLock` (taking the per-site lock shared), and the statement writing
  * the visit carries `rolledToMovedBack`. They must be separate statements: one that waited for the lock
  * would still read `rolled_to` from the snapshot it began with.
  * `siteIdText`: the parameter holding the site id as text (hashed as the rollup pass hashes it).
@@ -106,16 +113,18 @@ export async function dropVisitRollup(db: Db, site: SiteRef): Promise<void> {
  * up to CHUNK_DAYS days of each. Returns whether any site still lags, so the caller can run again soon.
  */
 export async function refreshVisitRollups(db: Db, now: Date): Promise<boolean> {
+  // A day is rolled up once it ended ROLLUP_SETTLE_MS ago (see insertVisitSql in src/tracking/visits.ts).
+  const settled = new Date(now.getTime() - ROLLUP_SETTLE_MS);
   const lagging = await db.query<{ account_id: string; site_id: string }>(
     `SELECT s.account_id, s.id AS site_id FROM sites s
        LEFT JOIN visit_rollup_sites st ON st.account_id = s.account_id AND st.site_id = s.id
       WHERE st.site_id IS NULL OR st.time_zone <> s.time_zone
          OR st.rolled_to < ($1::timestamptz AT TIME ZONE s.time_zone)::date`,
-    [now],
+    [settled],
   );
   let more = false;
   for (const row of lagging) {
-    if (await rollSiteChunk(db, { accountId: row.account_id, siteId: row.site_id }, now)) more = true;
+    if (await rollSiteChunk(db, { accountId: row.account_id, siteId: row.site_id }, settled)) more = true;
   }
   return more;
 }

@@ -20,9 +20,34 @@ export interface LeasedNumber {
 }
 
 /**
- * The parameters of the statements that record a lease (`RECORD_LEASE`); the statements number theirs
- * after these.
+ * Where a lease statement finds its values: parameter references (`$3`) or literals. The lease statements
+ * of this file take theirs from `leaseParams` (`OWN_PARAMS`); a visit's insert embeds the lease CTEs with
+ * its own numbering.
  */
+export interface LeaseSqlParams {
+  account: string;
+  pool: string;
+  now: string;
+  heldUntil: string;
+  visit: string;
+  lease: string;
+  site: string;
+  visitor: string;
+  shared: string;
+}
+
+const OWN_PARAMS: LeaseSqlParams = {
+  account: '$1',
+  pool: '$2',
+  now: '$3',
+  heldUntil: '$4',
+  visit: '$5',
+  lease: '$6',
+  site: '$7',
+  visitor: '$8',
+  shared: '$9',
+};
+
 function leaseParams(req: LeaseRequest, shared: boolean): unknown[] {
   return [
     req.accountId,
@@ -37,17 +62,18 @@ function leaseParams(req: LeaseRequest, shared: boolean): unknown[] {
   ];
 }
 
-/**
- * The CTEs that record the lease on the number the CTE `leased` returns and that number as the visit's
- * ($1…$9: `leaseParams`), so a lease costs no further statement.
- */
-const RECORD_LEASE = `lease AS (
+/** The CTE recording the lease on the number the CTE `leased` returns. */
+function leaseInsertCte(p: LeaseSqlParams): string {
+  return `lease AS (
   INSERT INTO leases (account_id, id, site_id, number_id, visit_id, visitor_id, started_at, last_seen_at,
     held_until, shared)
-  SELECT $1, $6::uuid, $7::uuid, id, $5::uuid, $8::text, $3::timestamptz, $3::timestamptz, $4::timestamptz,
-         $9::boolean
-    FROM leased),
- visit_number AS (
+  SELECT ${p.account}, ${p.lease}::uuid, ${p.site}::uuid, id, ${p.visit}::uuid, ${p.visitor}::text,
+         ${p.now}::timestamptz, ${p.now}::timestamptz, ${p.heldUntil}::timestamptz, ${p.shared}::boolean
+    FROM leased)`;
+}
+
+/** The CTE recording the number the CTE `leased` returns as the visit's (an existing visit). */
+const VISIT_NUMBER = `visit_number AS (
   UPDATE visits SET number_id = leased.id, number_method = 'pool' FROM leased
    WHERE visits.account_id = $1 AND visits.id = $5::uuid)`;
 
@@ -70,53 +96,59 @@ async function recordLeased(
  * before reuse (or at random: the naive baseline the simulator measures against). SKIP LOCKED lets
  * concurrent claims each take a different row without waiting. Null: the pool is exhausted.
  */
-export function leasePoolNumber(
-  q: Queryable,
-  req: LeaseRequest & { stickiness: boolean },
-): Promise<LeasedNumber | null> {
-  const order = req.selection === 'random' ? 'random()' : 'held_until NULLS FIRST, id';
-  const claimed = (onlyIf: string) => `UPDATE numbers SET held_until = $4, current_visit_id = $5
-        WHERE account_id = $1 AND (held_until IS NULL OR held_until <= $3)
+export function leasePoolNumber(q: Queryable, req: LeaseRequest & { stickiness: boolean }) {
+  return recordLeased(
+    q,
+    `WITH ${leasePoolNumberCtes(OWN_PARAMS, req)}, ${VISIT_NUMBER} SELECT id, e164 FROM leased`,
+    leaseParams(req, false),
+    false,
+  );
+}
+
+/**
+ * `leasePoolNumber`'s CTEs without the visit's update: `leased` (the number, if any) and `lease` (its
+ * record). `onlyIf`: a condition for leasing at all.
+ */
+export function leasePoolNumberCtes(
+  p: LeaseSqlParams,
+  opts: { stickiness: boolean; selection?: 'lru' | 'random'; onlyIf?: string },
+): string {
+  const order = opts.selection === 'random' ? 'random()' : 'held_until NULLS FIRST, id';
+  const claimed = (
+    onlyIf: string,
+  ) => `UPDATE numbers SET held_until = ${p.heldUntil}, current_visit_id = ${p.visit}
+        WHERE account_id = ${p.account} AND (held_until IS NULL OR held_until <= ${p.now})
           AND id = (SELECT id FROM numbers
-                     WHERE account_id = $1 AND pool_id = $2 AND (held_until IS NULL OR held_until <= $3)
-                       AND ${onlyIf}
+                     WHERE account_id = ${p.account} AND pool_id = ${p.pool}
+                       AND (held_until IS NULL OR held_until <= ${p.now}) AND ${onlyIf}
                      ORDER BY ${order}
                      LIMIT 1 FOR UPDATE SKIP LOCKED)
         RETURNING id, e164`;
-  if (!req.stickiness)
-    return recordLeased(
-      q,
-      `WITH leased AS (${claimed('true')}), ${RECORD_LEASE} SELECT id, e164 FROM leased`,
-      leaseParams(req, false),
-      false,
-    );
+  const onlyIf = opts.onlyIf ?? 'true';
+  if (!opts.stickiness) return `leased AS (${claimed(onlyIf)}), ${leaseInsertCte(p)}`;
   // When the lease moves, the earlier visit's lease ends now, so attribution hands later calls to the new
   // visit. Numbers are looked up by id through scalar subqueries, which the generic plan makes primary-key
   // lookups (joins on the number were planned as scans of the pool's numbers in its claim index). A free
   // number is only looked for (and locked) when the visitor's own is not to be had.
-  return recordLeased(
-    q,
-    `WITH last AS (
+  return `last AS (
        SELECT l.number_id, l.visit_id FROM leases l
-        WHERE l.account_id = $1 AND l.site_id = $7 AND l.visitor_id = $8 AND NOT l.shared
-          AND (SELECT n.pool_id FROM numbers n WHERE n.account_id = l.account_id AND n.id = l.number_id) = $2
+        WHERE l.account_id = ${p.account} AND l.site_id = ${p.site} AND l.visitor_id = ${p.visitor}
+          AND NOT l.shared AND ${onlyIf}
+          AND (SELECT n.pool_id FROM numbers n WHERE n.account_id = l.account_id AND n.id = l.number_id) = ${p.pool}
         ORDER BY l.started_at DESC LIMIT 1),
      reclaimed AS (
-       UPDATE numbers SET held_until = greatest(held_until, $4), current_visit_id = $5
-        WHERE account_id = $1 AND id = (SELECT number_id FROM last) AND pool_id = $2
-          AND (held_until IS NULL OR held_until <= $3 OR current_visit_id = (SELECT visit_id FROM last))
+       UPDATE numbers SET held_until = greatest(held_until, ${p.heldUntil}), current_visit_id = ${p.visit}
+        WHERE account_id = ${p.account} AND id = (SELECT number_id FROM last) AND pool_id = ${p.pool}
+          AND (held_until IS NULL OR held_until <= ${p.now} OR current_visit_id = (SELECT visit_id FROM last))
         RETURNING id, e164),
      ended AS (
-       UPDATE leases SET held_until = $3
-        WHERE account_id = $1 AND visit_id = (SELECT visit_id FROM last) AND number_id = (SELECT number_id FROM last)
-          AND held_until > $3 AND (SELECT visit_id FROM last) <> $5 AND EXISTS (SELECT 1 FROM reclaimed)),
-     claimed AS (${claimed('NOT EXISTS (SELECT 1 FROM reclaimed)')}),
+       UPDATE leases SET held_until = ${p.now}
+        WHERE account_id = ${p.account} AND visit_id = (SELECT visit_id FROM last)
+          AND number_id = (SELECT number_id FROM last) AND held_until > ${p.now}
+          AND (SELECT visit_id FROM last) <> ${p.visit} AND EXISTS (SELECT 1 FROM reclaimed)),
+     claimed AS (${claimed(`${onlyIf} AND NOT EXISTS (SELECT 1 FROM reclaimed)`)}),
      leased AS (SELECT id, e164 FROM reclaimed UNION ALL SELECT id, e164 FROM claimed),
-     ${RECORD_LEASE}
-     SELECT id, e164 FROM leased`,
-    leaseParams(req, false),
-    false,
-  );
+     ${leaseInsertCte(p)}`;
 }
 
 /** Overflow sharing: the pool is exhausted, so the number that frees soonest is shared with this visit. */
@@ -128,7 +160,8 @@ export function shareLeastBadNumber(q: Queryable, req: LeaseRequest): Promise<Le
         WHERE account_id = $1 AND id = (SELECT id FROM numbers WHERE account_id = $1 AND pool_id = $2
                                         ORDER BY held_until NULLS FIRST, id LIMIT 1)
         RETURNING id, e164),
-     ${RECORD_LEASE}
+     ${leaseInsertCte(OWN_PARAMS)},
+     ${VISIT_NUMBER}
      SELECT id, e164 FROM leased`,
     leaseParams(req, true),
     true,

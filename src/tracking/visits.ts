@@ -11,6 +11,7 @@ import {
   type LeasedNumber,
   type LeaseRequest,
   leasePoolNumber,
+  leasePoolNumberCtes,
   shareLeastBadNumber,
   touchLease,
   touchLeaseCtes,
@@ -79,21 +80,21 @@ export async function recordPageHit(ctx: AppContext, hit: PageHit): Promise<Page
   const { site } = hit;
   const now = ctx.clock.now();
   const visitorId = hit.visitorId ?? randomUUID();
-  // A continuing page hit is one statement outside a transaction; a new visit, or a pool visit whose lease
-  // the hit did not extend, takes a transaction.
+  // A continuing page hit is one statement outside a transaction, and so is a new visit (mostly); a pool
+  // visit whose lease the hit did not extend takes a transaction.
   const visit = hit.visitId ? await continueVisit(ctx.db, site, hit, hit.visitId, visitorId, now) : null;
-  const result =
-    (visit && shownWithoutLease(site, visit)) ??
-    (await ctx.db.tx(async (q) => {
-      if (!visit) return startVisit(q, ctx, hit, visitorId, now);
-      // Read under the visit's lock: a number another tab leased meanwhile may be in neither this hit's
-      // snapshot nor the visit row it returned.
-      const locked = await lockVisit(q, site, visit.id);
-      if (locked?.number_method !== 'pool' || !locked.pool_id)
-        return { visitId: visit.id, e164: locked?.e164 ?? null, deferred: false };
-      const shown = await keepOrLease(q, site, locked, locked.pool_id, now, site.leaseOn === 'load');
-      return { visitId: visit.id, ...shown };
-    }));
+  const result = !visit
+    ? await startVisit(ctx, hit, visitorId, now)
+    : (shownWithoutLease(site, visit) ??
+      (await ctx.db.tx(async (q) => {
+        // Read under the visit's lock: a number another tab leased meanwhile may be in neither this hit's
+        // snapshot nor the visit row it returned.
+        const locked = await lockVisit(q, site, visit.id);
+        if (locked?.number_method !== 'pool' || !locked.pool_id)
+          return { visitId: visit.id, e164: locked?.e164 ?? null, deferred: false };
+        const shown = await keepOrLease(q, site, locked, locked.pool_id, now, site.leaseOn === 'load');
+        return { visitId: visit.id, ...shown };
+      })));
   return {
     visitor: visitorId,
     visit: result.visitId,
@@ -253,14 +254,14 @@ async function leaseOrDefer(
 ): Promise<VisitNumber> {
   if (!lease) return { e164: null, deferred: true };
   return {
-    e164: await leaseVisitNumber(q, site, visit.id, visit.visitor_id, poolId, now, false),
+    e164: await leaseVisitNumber(q, site, visit.id, visit.visitor_id, poolId, now),
     deferred: false,
   };
 }
 
 /**
- * Leases a pool number for the visit (the lease statement records it on the visit); on exhaustion without
- * sharing the visit shows the default. `fresh`: the visit was inserted in this transaction.
+ * Leases a pool number for a visit that has none (the lease statement records it on the visit); on
+ * exhaustion without sharing the visit shows the default.
  */
 async function leaseVisitNumber(
   q: Queryable,
@@ -269,12 +270,10 @@ async function leaseVisitNumber(
   visitorId: string,
   poolId: string,
   now: Date,
-  fresh: boolean,
 ): Promise<string | null> {
   const leased = await leaseFromPool(q, site, leaseRequest(site, poolId, visitId, visitorId, now));
   // The visit's number is a report key (visit_daily_numbers): a visit of a rolled-up day moves rolled_to back,
-  // under the rollup's lock as a visit's insert does. A fresh visit's insert did so for the same day.
-  if (fresh && leased) return leased.e164;
+  // under the rollup's lock as a visit's insert does.
   await q.query(`SELECT ${visitRollupLock('$1')}`, [site.id]);
   await q.query(
     `WITH visit AS (
@@ -287,7 +286,6 @@ async function leaseVisitNumber(
 }
 
 async function startVisit(
-  q: Queryable,
   ctx: AppContext,
   hit: PageHit,
   visitorId: string,
@@ -297,19 +295,16 @@ async function startVisit(
   const traffic = classifyTraffic({ landingUrl: hit.url, referrer: hit.referrer, siteDomains: site.domains });
   const device = describeDevice(hit.userAgent);
   const geo = ctx.geo.lookup(hit.ip);
-  // The site's static rules and pools in one statement, which also takes the report rollup's lock for the
-  // visit's insert below.
-  const [{ rules, pools }] = await q.query<{
+  const [{ rules, pools }] = await ctx.db.query<{
     rules: Array<{ id: string; priority: number; conditions: StaticRuleConditions; number_id: string }>;
     pools: PoolRef[];
   }>(
-    `SELECT ${visitRollupLock('$3')},
-            (SELECT coalesce(json_agg(json_build_object('id', id, 'priority', priority, 'conditions', conditions,
+    `SELECT (SELECT coalesce(json_agg(json_build_object('id', id, 'priority', priority, 'conditions', conditions,
                                                         'number_id', number_id)), '[]')
                FROM static_rules WHERE account_id = $1 AND site_id = $2) AS rules,
             (SELECT coalesce(json_agg(json_build_object('id', id, 'region', region)), '[]')
                FROM pools WHERE account_id = $1 AND site_id = $2) AS pools`,
-    [site.accountId, site.id, site.id],
+    [site.accountId, site.id],
   );
   const rule = matchStaticRule(rules, { traffic, landingUrl: hit.url });
   const source = chooseNumberSource({
@@ -324,68 +319,128 @@ async function startVisit(
   });
   const visitId = randomUUID();
   const channel = traffic.channel === 'internal' ? 'direct' : traffic.channel;
-  // The visit, its first page view and the report rollup's note of it in one statement.
-  await q.query(
-    `WITH visit AS (
+  const lease = source.kind === 'pool' && site.leaseOn === 'load';
+  const params = [
+    site.accountId,
+    visitId,
+    site.id,
+    visitorId,
+    now,
+    channel,
+    traffic.source,
+    traffic.medium,
+    traffic.campaign,
+    traffic.content,
+    traffic.keyword,
+    traffic.gclid,
+    traffic.yclid,
+    traffic.fbclid,
+    hit.gaClientId,
+    hit.ymUid,
+    hit.referrer || null,
+    hit.url,
+    hit.ip,
+    geo.country,
+    geo.region,
+    geo.city,
+    device.deviceType,
+    device.browser,
+    device.os,
+    device.isBot,
+    source.kind,
+    source.kind === 'static' ? source.ruleId : null,
+    source.kind === 'static' ? source.numberId : null,
+    source.kind === 'pool' ? source.poolId : null,
+    hit.gaSessions,
+    randomUUID(),
+    hit.title,
+    ...(lease ? [holdUntil(now, site.freezeMinutes, false), randomUUID()] : []),
+  ];
+  const leasing = lease ? { stickiness: site.visitorStickiness, selection: site.numberSelection } : null;
+  // A visit of a day the report rollup has not reached: one statement, no transaction (see
+  // insertVisitSql). A visit of a rolled-up day (a clock in the past) takes the rollup's lock first.
+  const inserted =
+    (await insertVisit(ctx.db, insertVisitSql(leasing, 'open-day'), params)) ??
+    (await ctx.db.tx(async (q) => {
+      await q.query(`SELECT ${visitRollupLock('$1')}`, [site.id]);
+      return insertVisit(q, insertVisitSql(leasing, 'locked'), params);
+    }));
+  if (!inserted) throw new Error('startVisit: the locked insert of a visit inserted nothing');
+  if (source.kind === 'static')
+    return { visitId, e164: inserted.e164 ?? site.defaultNumber, deferred: false };
+  if (source.kind === 'default') return { visitId, e164: site.defaultNumber, deferred: false };
+  if (!lease) return { visitId, e164: null, deferred: true };
+  if (inserted.e164) return { visitId, e164: inserted.e164, deferred: false };
+  // No number was free: record the exhaustion and apply the site's policy.
+  const e164 = await ctx.db.tx((q) => leaseVisitNumber(q, site, visitId, visitorId, source.poolId, now));
+  return { visitId, e164, deferred: false };
+}
+
+/** Null when the visit was not inserted (`open-day`: its day is rolled up). */
+async function insertVisit(
+  q: Queryable,
+  sql: string,
+  params: unknown[],
+): Promise<{ e164: string | null } | null> {
+  const [row] = await q.query<{ inserted: boolean; e164: string | null }>(sql, params);
+  return row.inserted ? { e164: row.e164 } : null;
+}
+
+/**
+ * The statement inserting a visit, its first page view and, with `leasing`, its lease of a pool number;
+ * returns whether it inserted the visit and the number it shows (leased or static).
+ *
+ * The report rollup (src/reports/rollup.ts) must count every visit of a day it has rolled up. It rolls up
+ * only days that ended `ROLLUP_SETTLE_MS` ago, so a visit starting now is on a day it has not reached:
+ * `open-day` inserts only if the site's `rolled_to` in this statement's snapshot is not past the visit's
+ * day, and a rollup pass could then miss the visit only if this single statement ran longer than the settle
+ * time. Otherwise (a clock in the past: the demo loader, tests) nothing is inserted, and the `locked` form
+ * runs in a transaction that took the rollup's lock in an earlier statement (a statement waiting for the
+ * lock would still read `rolled_to` from the snapshot it began with), and moves `rolled_to` back.
+ *
+ * Parameters: $1 account, $2 visit, $3 site, $4 visitor, $5 now, $6…$31 the visit's fields, $32 page view
+ * id, $33 title; with `leasing`, $34 lease held until and $35 lease id.
+ */
+function insertVisitSql(
+  leasing: { stickiness: boolean; selection: 'lru' | 'random' } | null,
+  mode: 'open-day' | 'locked',
+): string {
+  const openDay =
+    mode === 'open-day'
+      ? `NOT EXISTS (SELECT 1 FROM visit_rollup_sites WHERE account_id = $1 AND site_id = $3
+                      AND rolled_to > ($5::timestamptz AT TIME ZONE time_zone)::date)`
+      : 'true';
+  const leaseCtes = leasing
+    ? `${leasePoolNumberCtes(
+        {
+          account: '$1',
+          pool: '$30',
+          now: '$5',
+          heldUntil: '$34',
+          visit: '$2',
+          lease: '$35',
+          site: '$3',
+          visitor: '$4',
+          shared: 'false',
+        },
+        { ...leasing, onlyIf: '(SELECT ok FROM open_day)' },
+      )},`
+    : '';
+  return `WITH open_day AS (SELECT ${openDay} AS ok),
+     ${leaseCtes}
+     visit AS (
        INSERT INTO visits (account_id, id, site_id, visitor_id, started_at, last_seen_at, channel, source, medium,
          campaign, content, keyword, gclid, yclid, fbclid, ga_client_id, ym_uid, referrer, landing_url, ip, country,
          region, city, device_type, browser, os, is_bot, number_method, static_rule_id, number_id, pool_id,
          page_views, ga_sessions)
-       VALUES ($1,$2,$3,$4,$5,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,
-         $28,$29,$30,1,$31)),
-     ${rolledToMovedBack('$1', '$3', '$5')}
-     INSERT INTO page_views (account_id, id, visit_id, url, title, at) VALUES ($1, $32, $2, $18, $33, $5)`,
-    [
-      site.accountId,
-      visitId,
-      site.id,
-      visitorId,
-      now,
-      channel,
-      traffic.source,
-      traffic.medium,
-      traffic.campaign,
-      traffic.content,
-      traffic.keyword,
-      traffic.gclid,
-      traffic.yclid,
-      traffic.fbclid,
-      hit.gaClientId,
-      hit.ymUid,
-      hit.referrer || null,
-      hit.url,
-      hit.ip,
-      geo.country,
-      geo.region,
-      geo.city,
-      device.deviceType,
-      device.browser,
-      device.os,
-      device.isBot,
-      source.kind,
-      source.kind === 'static' ? source.ruleId : null,
-      source.kind === 'static' ? source.numberId : null,
-      source.kind === 'pool' ? source.poolId : null,
-      hit.gaSessions,
-      randomUUID(),
-      hit.title,
-    ],
-  );
-
-  if (source.kind === 'static') {
-    const rows = await q.query<{ e164: string }>(
-      'SELECT e164 FROM numbers WHERE account_id = $1 AND id = $2',
-      [site.accountId, source.numberId],
-    );
-    return { visitId, e164: rows[0]?.e164 ?? site.defaultNumber, deferred: false };
-  }
-  if (source.kind === 'default') return { visitId, e164: site.defaultNumber, deferred: false };
-  if (site.leaseOn === 'visible') return { visitId, e164: null, deferred: true };
-  return {
-    visitId,
-    e164: await leaseVisitNumber(q, site, visitId, visitorId, source.poolId, now, true),
-    deferred: false,
-  };
+       SELECT $1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+              $23, $24, $25, $26, $27, $28, ${leasing ? 'coalesce((SELECT id FROM leased), $29::uuid)' : '$29'}, $30, 1, $31
+         FROM open_day WHERE ok
+       RETURNING id),
+     page AS (INSERT INTO page_views (account_id, id, visit_id, url, title, at) SELECT $1, $32, id, $18, $33, $5 FROM visit)
+     ${mode === 'locked' ? `, ${rolledToMovedBack('$1', '$3', '$5')}` : ''}
+     SELECT (SELECT ok FROM open_day) AS inserted,
+            ${leasing ? '(SELECT e164 FROM leased)' : '(SELECT e164 FROM numbers WHERE account_id = $1 AND id = $29)'} AS e164`;
 }
 
 function leaseRequest(
