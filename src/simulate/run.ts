@@ -10,11 +10,10 @@ import { ManualClock } from '../clock.js';
 import { type Config, loadConfig } from '../config.js';
 import type { Db } from '../db/db.js';
 import { createContext } from '../http/context.js';
-import { findSiteByKey } from '../sites/store.js';
 import { signBody } from '../telephony/generic.js';
 import { wholeCallEvents } from '../telephony/generic-call.js';
 import { type Geo, openGeo } from '../tracking/geo.js';
-import { recordLeaseRequest, recordPageHit, recordPing } from '../tracking/visits.js';
+import { findWidgetSite, recordLeaseRequest, recordPageHit, recordPing } from '../tracking/visits.js';
 import { baselineHold, peakHeldNumbers, peakOverlap } from './min-pool.js';
 import { runWindowed } from './schedule.js';
 import type { CallTiming, Trace, TraceAction, TraceCall, TraceVisit } from './traffic.js';
@@ -187,7 +186,7 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
       pool: opts.pool,
       ...settings,
     });
-    const site = await findSiteByKey(db, setup.siteKey);
+    const site = await findWidgetSite(db, setup.siteKey);
     if (!site) throw new Error('simulate: the site just created is missing');
     const ctx = createContext({ config, db, clock, geo });
 
@@ -210,7 +209,8 @@ export async function runSimulation(opts: RunOptions): Promise<SimulationResult>
       const at = new Date(action.at);
       const actx = { ...ctx, clock: { now: () => at } };
       if (action.kind === 'page') {
-        // The route looks the site up per request; its settings do not change during a run, so it is reused.
+        // The route looks the site (and its rules and pools) up per request; they do not change during a run,
+        // so the site is reused.
         const res = await recordPageHit(actx, {
           site,
           visitorId: trace.visitors[v.visitor].id,

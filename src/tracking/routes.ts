@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
 import { findSiteByKey, findSiteOfVisit, type Site } from '../sites/store.js';
-import { recordLeaseRequest, recordPageHit, recordPing } from './visits.js';
+import { findWidgetSite, recordLeaseRequest, recordPageHit, recordPing } from './visits.js';
 
 const visitorId = z.string().regex(/^[A-Za-z0-9_.-]{8,64}$/, 'must be 8-64 letters, digits, _ . or -');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(4096);
@@ -50,7 +50,7 @@ export function trackingRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 
   r.post('/t/visit', { bodyLimit, schema: { hide: true, body: visitBody } }, async (req) => {
-    const site = await siteFor(ctx, req.body.site, req.body.url, req.headers.origin);
+    const site = await siteFor(ctx, req.body.site, req.body.url, req.headers.origin, findWidgetSite);
     return recordPageHit(ctx, {
       site,
       visitorId: req.body.visitor ?? null,
@@ -68,7 +68,7 @@ export function trackingRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   // Site `leaseOn: visible`: the widget asks for the visit's number once one of the site's numbers is shown.
   r.post('/t/lease', { bodyLimit, schema: { hide: true, body: leaseBody } }, async (req) => {
-    const site = await siteFor(ctx, req.body.site, null, req.headers.origin);
+    const site = await siteFor(ctx, req.body.site, null, req.headers.origin, findSiteByKey);
     return recordLeaseRequest(ctx, site, { visitorId: req.body.visitor, visitId: req.body.visit });
   });
 
@@ -85,13 +85,14 @@ function cors(reply: FastifyReply): void {
 }
 
 /** The site of a widget key; a site that lists its domains accepts hits only from them. */
-async function siteFor(
+async function siteFor<S extends Site>(
   ctx: AppContext,
   siteKey: string,
   url: string | null,
   origin: string | undefined,
-): Promise<Site> {
-  const site = await findSiteByKey(ctx.db, siteKey);
+  find: (db: AppContext['db'], siteKey: string) => Promise<S | null>,
+): Promise<S> {
+  const site = await find(ctx.db, siteKey);
   if (!site) throw new HttpError(404, 'unknown_site', `site: no site has the key ${siteKey}`);
   checkDomain(site, url, origin);
   return site;

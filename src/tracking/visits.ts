@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/db.js';
 import type { AppContext } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
+import { camelize } from '../http/rows.js';
 import { displayPhone, phoneDigitVariants } from '../phone/phone.js';
 import { rolledToMovedBack, visitRollupLock } from '../reports/rollup.js';
 import type { Site } from '../sites/store.js';
@@ -22,8 +23,32 @@ import { matchStaticRule, type StaticRuleConditions } from './static-rules.js';
 /** A visit ends after 30 minutes without activity (the common web-analytics session rule). */
 export const VISIT_TIMEOUT_MS = 30 * 60_000;
 
+/** What a new visit's number is chosen from: the site's static rules and pools. */
+export interface NumberSources {
+  rules: Array<{ id: string; priority: number; conditions: StaticRuleConditions; number_id: string }>;
+  pools: PoolRef[];
+}
+
+/** A site as a page load needs it: with its number sources. */
+export type WidgetSite = Site & { numberSources: NumberSources };
+
+/** The site of a widget key with its number sources, in one statement. */
+export async function findWidgetSite(db: Queryable, siteKey: string): Promise<WidgetSite | null> {
+  const rows = await db.query(
+    `SELECT s.*, json_build_object(
+              'rules', (SELECT coalesce(json_agg(json_build_object('id', id, 'priority', priority,
+                                                                   'conditions', conditions, 'number_id', number_id)), '[]')
+                          FROM static_rules WHERE account_id = s.account_id AND site_id = s.id),
+              'pools', (SELECT coalesce(json_agg(json_build_object('id', id, 'region', region)), '[]')
+                          FROM pools WHERE account_id = s.account_id AND site_id = s.id)) AS number_sources
+       FROM sites s WHERE s.site_key = $1`,
+    [siteKey],
+  );
+  return rows[0] ? camelize<WidgetSite>(rows[0]) : null;
+}
+
 export interface PageHit {
-  site: Site;
+  site: WidgetSite;
   visitorId: string | null;
   visitId: string | null;
   url: string;
@@ -295,17 +320,7 @@ async function startVisit(
   const traffic = classifyTraffic({ landingUrl: hit.url, referrer: hit.referrer, siteDomains: site.domains });
   const device = describeDevice(hit.userAgent);
   const geo = ctx.geo.lookup(hit.ip);
-  const [{ rules, pools }] = await ctx.db.query<{
-    rules: Array<{ id: string; priority: number; conditions: StaticRuleConditions; number_id: string }>;
-    pools: PoolRef[];
-  }>(
-    `SELECT (SELECT coalesce(json_agg(json_build_object('id', id, 'priority', priority, 'conditions', conditions,
-                                                        'number_id', number_id)), '[]')
-               FROM static_rules WHERE account_id = $1 AND site_id = $2) AS rules,
-            (SELECT coalesce(json_agg(json_build_object('id', id, 'region', region)), '[]')
-               FROM pools WHERE account_id = $1 AND site_id = $2) AS pools`,
-    [site.accountId, site.id],
-  );
+  const { rules, pools } = site.numberSources;
   const rule = matchStaticRule(rules, { traffic, landingUrl: hit.url });
   const source = chooseNumberSource({
     isBot: device.isBot,
