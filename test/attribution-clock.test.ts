@@ -36,7 +36,9 @@ describe('attribution over time', () => {
     const c = await call(v.number.e164);
     expect(c.visitId).toBe(v.visit);
     expect(c.method).toBe('dynamic');
-    expect(c.confidence).toBeGreaterThan(0.9);
+    // 14 min after leaving a visitor's own call is rare (simulated traffic), so even with nobody else
+    // around the number, the confidence is well below a call right after leaving.
+    expect(c.confidence).toBe(0.368);
     expect(c.candidates).toHaveLength(1);
   });
 

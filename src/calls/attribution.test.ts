@@ -43,6 +43,7 @@ function input(over: Partial<AttributionInput> = {}): AttributionInput {
     callerVisitorIds: [],
     historyVisitId: null,
     callerCountry: null,
+    recentHolders: 1,
     ...over,
   };
 }
@@ -80,9 +81,9 @@ describe('attributeCall: static and default numbers', () => {
     const a = attributeCall(input({ numberKind: 'default', historyVisitId: 'h1', callerVisitorIds: ['x'] }));
     expect(a).toEqual({
       method: 'history',
-      confidence: 0.5,
+      confidence: 0.55,
       visitId: 'h1',
-      candidates: [{ visitId: 'h1', score: 0.5, reasons: ['caller_history'] }],
+      candidates: [{ visitId: 'h1', score: 0.55, reasons: ['caller_history'] }],
     });
   });
 
@@ -103,36 +104,37 @@ describe('attributeCall: static and default numbers', () => {
 });
 
 describe('attributeCall: one lease holds the number', () => {
-  it('an active lease is dynamic with confidence 1', () => {
+  it('an active lease nobody else held recently is dynamic with confidence 180/181', () => {
     expect(attributeCall(input({ leasesAt: [lease('v1')] }))).toEqual({
       method: 'dynamic',
-      confidence: 1,
+      confidence: 0.994,
       visitId: 'v1',
-      candidates: [{ visitId: 'v1', score: 1, reasons: ['active'] }],
+      candidates: [{ visitId: 'v1', score: 0.994, reasons: ['active'] }],
     });
   });
 
-  it('a frozen lease (visitor left) is dynamic with confidence 0.95', () => {
+  it('a frozen lease (visitor left 5 min ago) is dynamic with a lower confidence', () => {
     expect(attributeCall(input({ leasesAt: [frozen('v1', 5 * MIN)] }))).toEqual({
       method: 'dynamic',
-      confidence: 0.95,
+      confidence: 0.813,
       visitId: 'v1',
-      candidates: [{ visitId: 'v1', score: 0.95, reasons: ['frozen'] }],
+      candidates: [{ visitId: 'v1', score: 0.813, reasons: ['frozen'] }],
     });
   });
 
   it('a lease that left just now is frozen, not active', () => {
     const a = attributeCall(input({ leasesAt: [frozen('v1', 1_000)] }));
-    expect(a.confidence).toBe(0.95);
+    expect(a.candidates[0].reasons).toEqual(['frozen']);
+    expect(a.confidence).toBe(0.988);
   });
 
   it('a lease not left but silent for longer than the active window counts as frozen', () => {
     const a = attributeCall(
       input({ leasesAt: [lease('v1', { lastSeenAt: ago(ACTIVE_WINDOW_MS + 1_000) })] }),
     );
-    expect(a.confidence).toBe(0.95);
+    expect(a.confidence).toBe(0.979);
     const b = attributeCall(input({ leasesAt: [lease('v1', { lastSeenAt: ago(ACTIVE_WINDOW_MS) })] }));
-    expect(b.confidence).toBe(1);
+    expect(b.confidence).toBe(0.994);
   });
 
   it('the lease wins over caller history pointing at another visit', () => {
@@ -154,7 +156,8 @@ describe('attributeCall: several leases share the number', () => {
     const scores = a.candidates.map((c) => c.score);
     expect(scores).toEqual([...scores].sort((x, y) => y - x));
     expect(a.visitId).toBe(a.candidates[0].visitId);
-    expect(a.confidence).toBe(a.candidates[0].score);
+    // The active holder's rate (180) against the two frozen ones' (8 and 3 min silent) and one unseen other.
+    expect(a.confidence).toBe(0.929);
     // The active holder is the freshest and the only active one.
     expect(a.visitId).toBe('v2');
     for (const c of a.candidates) {
@@ -166,7 +169,12 @@ describe('attributeCall: several leases share the number', () => {
   it('two otherwise identical holders split evenly', () => {
     const a = attributeCall(input({ leasesAt: [frozen('v1', 5 * MIN), frozen('v2', 5 * MIN)] }));
     expect(a.candidates.map((c) => c.score)).toEqual([0.5, 0.5]);
-    expect(a.confidence).toBe(0.5);
+    // Each has half of the two holders' rate; recent holders beyond the two (none here) count one.
+    expect(a.confidence).toBe(0.449);
+    const crowded = attributeCall(
+      input({ leasesAt: [frozen('v1', 5 * MIN), frozen('v2', 5 * MIN)], recentHolders: 6 }),
+    );
+    expect(crowded.confidence).toBe(0.343);
   });
 
   it('caller history with a visitor raises that holder (weight ×8)', () => {
@@ -270,31 +278,25 @@ describe('attributeCall: several leases share the number', () => {
 });
 
 describe('attributeCall: no lease holds the number', () => {
-  it('the last holder within the grace window is a late attribution at 0.7 right after the freeze', () => {
+  it('the last holder within the grace window is a late attribution, likely right after the freeze', () => {
     expect(attributeCall(input({ lastLeaseBefore: endedLease('v1', 0) }))).toEqual({
       method: 'late',
-      confidence: 0.7,
+      confidence: 0.981,
       visitId: 'v1',
-      candidates: [{ visitId: 'v1', score: 0.7, reasons: ['last_holder'] }],
+      candidates: [{ visitId: 'v1', score: 0.981, reasons: ['last_holder'] }],
     });
   });
 
-  it('late confidence stays within [0.2, 0.7] and falls as the gap grows', () => {
-    const gaps = [0, 1, 5, 10, 15, 20, 29, 30].map((m) => m * MIN);
-    const confidences = gaps.map((g) => {
-      const a = attributeCall(input({ lastLeaseBefore: endedLease('v1', g), lateGraceMinutes: 30 }));
+  it('late confidence stays high for a few minutes after the freeze, then falls fast', () => {
+    const confidences = [0, 2, 5, 10, 30].map((m) => {
+      const a = attributeCall(
+        input({ lastLeaseBefore: endedLease('v1', m * MIN), lateGraceMinutes: 30, recentHolders: 5 }),
+      );
       expect(a.method).toBe('late');
       expect(a.visitId).toBe('v1');
       return a.confidence;
     });
-    for (const c of confidences) {
-      expect(c).toBeGreaterThanOrEqual(0.2);
-      expect(c).toBeLessThanOrEqual(0.7);
-    }
-    for (let i = 1; i < confidences.length; i++) expect(confidences[i]).toBeLessThan(confidences[i - 1]);
-    expect(confidences[0]).toBe(0.7);
-    expect(confidences[4]).toBe(0.45);
-    expect(confidences.at(-1)).toBe(0.2);
+    expect(confidences).toEqual([0.926, 0.922, 0.788, 0.279, 0.073]);
   });
 
   it('late wins over caller history within the grace window', () => {
@@ -309,9 +311,9 @@ describe('attributeCall: no lease holds the number', () => {
     );
     expect(a).toEqual({
       method: 'history',
-      confidence: 0.5,
+      confidence: 0.55,
       visitId: 'h1',
-      candidates: [{ visitId: 'h1', score: 0.5, reasons: ['caller_history'] }],
+      candidates: [{ visitId: 'h1', score: 0.55, reasons: ['caller_history'] }],
     });
   });
 
@@ -333,5 +335,59 @@ describe('attributeCall: no lease holds the number', () => {
   it('with no lease ever, history if known, else none', () => {
     expect(attributeCall(input({ historyVisitId: 'h1' })).method).toBe('history');
     expect(attributeCall(input()).method).toBe('none');
+  });
+});
+
+describe('attributeCall: confidence weighs the evidence at call time', () => {
+  it('more recent holders of the number lower the confidence of an active holder', () => {
+    const confidences = [1, 5, 11].map(
+      (recentHolders) => attributeCall(input({ leasesAt: [lease('v1')], recentHolders })).confidence,
+    );
+    expect(confidences).toEqual([0.994, 0.978, 0.947]);
+  });
+
+  it('more recent holders lower a late attribution too', () => {
+    const one = attributeCall(input({ lastLeaseBefore: endedLease('v1', 5 * MIN) }));
+    const five = attributeCall(input({ lastLeaseBefore: endedLease('v1', 5 * MIN), recentHolders: 5 }));
+    expect([one.confidence, five.confidence]).toEqual([0.937, 0.788]);
+  });
+
+  it('a frozen holder is less likely the caller the longer it has been silent', () => {
+    const confidences = [0.5, 2, 5, 10].map(
+      (m) => attributeCall(input({ leasesAt: [frozen('v1', m * 60_000)], recentHolders: 9 })).confidence,
+    );
+    expect(confidences).toEqual([0.895, 0.726, 0.353, 0.124]);
+  });
+
+  it("caller history with the holder's visitor raises confidence, history with another visitor lowers it", () => {
+    const at = (callerVisitorIds: string[]) =>
+      attributeCall(input({ leasesAt: [frozen('v1', 5 * MIN)], recentHolders: 9, callerVisitorIds }))
+        .confidence;
+    expect(at([])).toBe(0.353);
+    expect(at(['visitor-v1'])).toBe(0.813);
+    expect(at(['someone-else'])).toBe(0.064);
+    // Linked to the holder and to someone else: the holder's history counts.
+    expect(at(['someone-else', 'visitor-v1'])).toBe(0.813);
+  });
+
+  it("on a shared number the chosen holder's confidence weighs the other holders' own rates", () => {
+    const a = attributeCall(
+      input({
+        leasesAt: [lease('fresh'), frozen('known', 10 * MIN)],
+        callerVisitorIds: ['visitor-known'],
+        recentHolders: 2,
+      }),
+    );
+    expect(a.visitId).toBe('known');
+    expect(a.confidence).toBe(0.279);
+  });
+
+  it('confidence never leaves [0, 1] and the chosen visit does not depend on the evidence', () => {
+    for (const recentHolders of [0, 1, 50]) {
+      const a = attributeCall(input({ leasesAt: [lease('v1')], recentHolders }));
+      expect(a.visitId).toBe('v1');
+      expect(a.confidence).toBeGreaterThan(0);
+      expect(a.confidence).toBeLessThanOrEqual(1);
+    }
   });
 });

@@ -39,7 +39,21 @@ export interface AttributionInput {
   /** The latest visit (before `at`) of one of those visitors. */
   historyVisitId: string | null;
   callerCountry: string | null;
+  /**
+   * Distinct visitors that held the called number at some time in the `RECENT_HOLDERS_HOURS` before the
+   * call, the holders at call time and the last holder included. Each other one read the number and may
+   * call it late: the more there are, the less a call proves its holder.
+   */
+  recentHolders: number;
 }
+
+/** How far back `recentHolders` looks. */
+export const RECENT_HOLDERS_HOURS = 3;
+
+/** The confidence of a caller-history attribution: the right share of such calls on simulated traffic. */
+const HISTORY_CONFIDENCE = 0.55;
+/** Caller history with the holder's visitor multiplies its call rate by this; history with another visitor divides. */
+const CALLER_HISTORY_FACTOR = 8;
 
 /**
  * Which visit produced a call (DESIGN §5). One lease holding the number at call time is exact; several
@@ -62,9 +76,8 @@ export function attributeCall(input: AttributionInput): Attribution {
 
   if (input.leasesAt.length === 1) {
     const lease = input.leasesAt[0];
-    const active =
-      lease.leftAt === null && input.at.getTime() - lease.lastSeenAt.getTime() <= ACTIVE_WINDOW_MS;
-    const confidence = active ? 1 : 0.95;
+    const active = isActive(lease, input.at);
+    const confidence = callConfidence(input, lease, input.leasesAt, false);
     return {
       method: 'dynamic',
       confidence,
@@ -73,16 +86,18 @@ export function attributeCall(input: AttributionInput): Attribution {
     };
   }
   if (input.leasesAt.length > 1) {
+    // Scores rank the holders among themselves; the confidence also weighs everyone else who read the number.
     const candidates = rankShared(input);
-    return { method: 'dynamic', confidence: candidates[0].score, visitId: candidates[0].visitId, candidates };
+    const top = input.leasesAt.find((l) => l.visitId === candidates[0].visitId) as LeaseCandidate;
+    const confidence = callConfidence(input, top, input.leasesAt, false);
+    return { method: 'dynamic', confidence, visitId: candidates[0].visitId, candidates };
   }
   const last = input.lastLeaseBefore;
   const graceMs = input.lateGraceMinutes * 60_000;
   if (last && graceMs > 0) {
     const gap = input.at.getTime() - last.heldUntil.getTime();
     if (gap >= 0 && gap <= graceMs) {
-      // Confidence falls from 0.7 at the end of the freeze to 0.2 at the end of the grace window.
-      const confidence = round(0.7 - 0.5 * (gap / graceMs));
+      const confidence = callConfidence(input, last, [last], true);
       return {
         method: 'late',
         confidence,
@@ -98,9 +113,9 @@ function historyAttribution(input: AttributionInput): Attribution | null {
   if (!input.historyVisitId) return null;
   return {
     method: 'history',
-    confidence: 0.5,
+    confidence: HISTORY_CONFIDENCE,
     visitId: input.historyVisitId,
-    candidates: [{ visitId: input.historyVisitId, score: 0.5, reasons: ['caller_history'] }],
+    candidates: [{ visitId: input.historyVisitId, score: HISTORY_CONFIDENCE, reasons: ['caller_history'] }],
   };
 }
 
@@ -122,9 +137,7 @@ function rankShared(input: AttributionInput): Candidate[] {
         reasons.push('other_country');
       }
     }
-    const active =
-      lease.leftAt === null && input.at.getTime() - lease.lastSeenAt.getTime() <= ACTIVE_WINDOW_MS;
-    if (active) {
+    if (isActive(lease, input.at)) {
       weight *= 2;
       reasons.push('active');
     }
@@ -137,6 +150,42 @@ function rankShared(input: AttributionInput): Candidate[] {
   return raw
     .map((c) => ({ visitId: c.visitId, score: round(c.weight / total), reasons: c.reasons }))
     .sort((a, b) => b.score - a.score);
+}
+
+function isActive(lease: LeaseCandidate, at: Date): boolean {
+  return lease.leftAt === null && at.getTime() - lease.lastSeenAt.getTime() <= ACTIVE_WINDOW_MS;
+}
+
+/**
+ * The chance that the call came from the chosen holder: its own call rate against the rates of the other
+ * holders at call time and of everyone else who held the number recently (one unit each, and at least one:
+ * someone unseen may always call late). The rates are fitted on simulated traffic (BENCHMARKS.md,
+ * "Confidence calibration (session 5)"): an active visitor calls far likelier than anyone else; after it
+ * leaves, its rate falls fast with the minutes since its last activity; after the freeze (`late`) it stays
+ * high for a few minutes, then is small. Caller history with a holder's visitor raises its rate, history
+ * with another visitor only lowers it.
+ */
+function callConfidence(
+  input: AttributionInput,
+  chosen: LeaseCandidate,
+  holders: readonly LeaseCandidate[],
+  late: boolean,
+): number {
+  const rate = (lease: LeaseCandidate) => ownCallRate(input, lease, late);
+  const holderRates = holders.reduce((total, lease) => total + rate(lease), 0);
+  const others = Math.max(1, input.recentHolders - new Set(holders.map((l) => l.visitorId)).size);
+  return round(rate(chosen) / (holderRates + others));
+}
+
+function ownCallRate(input: AttributionInput, lease: LeaseCandidate, late: boolean): number {
+  const minutesSince = (t: Date) => Math.max(0, (input.at.getTime() - t.getTime()) / 60_000);
+  let rate: number;
+  if (late) rate = 0.3 + 50 / (1 + (minutesSince(lease.heldUntil) / 4) ** 4);
+  else if (isActive(lease, input.at)) rate = 180;
+  else rate = 80 / (1 + (minutesSince(lease.lastSeenAt) / 1.2) ** 2);
+  if (input.callerVisitorIds.includes(lease.visitorId)) rate *= CALLER_HISTORY_FACTOR;
+  else if (input.callerVisitorIds.length > 0) rate /= CALLER_HISTORY_FACTOR;
+  return rate;
 }
 
 function round(x: number): number {

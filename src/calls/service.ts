@@ -6,7 +6,7 @@ import { phoneRegion } from '../phone/phone.js';
 import { announceCall } from '../realtime/call-stream.js';
 import { findSite, type Site } from '../sites/store.js';
 import { trackCallChanges } from '../webhooks/events.js';
-import { type Attribution, attributeCall, type LeaseCandidate } from './attribution.js';
+import { type Attribution, attributeCall, type LeaseCandidate, RECENT_HOLDERS_HOURS } from './attribution.js';
 import { type ClassSettings, classifyCallerCalls } from './classify.js';
 import { type CallEvent, reduceCall } from './reducer.js';
 
@@ -227,6 +227,14 @@ async function attribute(
           [a, number.id, at],
         )
       : [];
+  const [recent] =
+    number.kind === 'pool'
+      ? await q.query<{ n: number }>(
+          `SELECT count(DISTINCT visitor_id)::int AS n FROM leases WHERE account_id = $1 AND number_id = $2
+             AND held_until >= $3::timestamptz - make_interval(hours => $4) AND started_at <= $3`,
+          [a, number.id, at, RECENT_HOLDERS_HOURS],
+        )
+      : [];
   const linked = caller
     ? await q.query<{ visitor_id: string }>(
         `SELECT DISTINCT v.visitor_id FROM calls c JOIN visits v ON v.account_id = c.account_id AND v.id = c.visit_id
@@ -261,6 +269,7 @@ async function attribute(
     callerVisitorIds: visitorIds,
     historyVisitId: historyVisit[0]?.id ?? null,
     callerCountry: caller ? phoneRegion(caller) : null,
+    recentHolders: recent?.n ?? 0,
   });
 }
 
