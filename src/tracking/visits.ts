@@ -286,7 +286,8 @@ async function leaseOrDefer(
 
 /**
  * Leases a pool number for a visit that has none (the lease statement records it on the visit); on
- * exhaustion without sharing the visit shows the default.
+ * exhaustion without sharing the visit shows the default. `lease`: how the number is got; a new visit whose
+ * insert already found the pool exhausted goes straight to `afterExhaustion`.
  */
 async function leaseVisitNumber(
   q: Queryable,
@@ -295,8 +296,9 @@ async function leaseVisitNumber(
   visitorId: string,
   poolId: string,
   now: Date,
+  lease: typeof leaseFromPool = leaseFromPool,
 ): Promise<string | null> {
-  const leased = await leaseFromPool(q, site, leaseRequest(site, poolId, visitId, visitorId, now));
+  const leased = await lease(q, site, leaseRequest(site, poolId, visitId, visitorId, now));
   // The visit's number is a report key (visit_daily_numbers): a visit of a rolled-up day moves rolled_to back,
   // under the rollup's lock as a visit's insert does.
   await q.query(`SELECT ${visitRollupLock('$1')}`, [site.id]);
@@ -387,7 +389,9 @@ async function startVisit(
   if (!lease) return { visitId, e164: null, deferred: true };
   if (inserted.e164) return { visitId, e164: inserted.e164, deferred: false };
   // No number was free: record the exhaustion and apply the site's policy.
-  const e164 = await ctx.db.tx((q) => leaseVisitNumber(q, site, visitId, visitorId, source.poolId, now));
+  const e164 = await ctx.db.tx((q) =>
+    leaseVisitNumber(q, site, visitId, visitorId, source.poolId, now, afterExhaustion),
+  );
   return { visitId, e164, deferred: false };
 }
 
@@ -482,8 +486,14 @@ function leaseRequest(
  * record the event and apply the policy.
  */
 async function leaseFromPool(q: Queryable, site: Site, req: LeaseRequest): Promise<LeasedNumber | null> {
-  const leased = await leasePoolNumber(q, { ...req, stickiness: site.visitorStickiness });
-  if (leased) return leased;
+  return (
+    (await leasePoolNumber(q, { ...req, stickiness: site.visitorStickiness })) ??
+    afterExhaustion(q, site, req)
+  );
+}
+
+/** The pool had no number for the visit: records the event and applies the site's exhaustion policy. */
+async function afterExhaustion(q: Queryable, site: Site, req: LeaseRequest): Promise<LeasedNumber | null> {
   await q.query(
     `INSERT INTO pool_exhaustions (account_id, id, site_id, pool_id, visit_id, at, action)
      VALUES ($1,$2,$3,$4,$5,$6,$7)`,
