@@ -37,14 +37,20 @@ export interface TestEnv {
   close: () => Promise<void>;
 }
 
+/** `appDb`: the database the app is given, wrapping the test's own (e.g. to count statements). */
 export async function testEnv(
   start = '2026-11-02T09:00:00Z',
   poolSize = 10,
   config: Partial<Config> = {},
+  appDb: (db: Db) => Db = (db) => db,
 ): Promise<TestEnv> {
   const db = await testDb(poolSize);
   const clock = new ManualClock(start);
-  const app = await buildApp({ config: loadConfig({}, { logLevel: 'silent', ...config }), db, clock });
+  const app = await buildApp({
+    config: loadConfig({}, { logLevel: 'silent', ...config }),
+    db: appDb(db),
+    clock,
+  });
   const accountId = await createAccount(db, clock, 'Test account');
   const { key } = await createApiKey(db, clock, accountId, 'test');
   const api: TestEnv['api'] = (method, url, body) =>

@@ -2,20 +2,15 @@
 // continuing one are each written in one statement without a transaction, unless the visit's day is one
 // the report rollup has reached (a clock in the past), which takes the rollup's lock in a transaction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, createApiKey } from '../src/accounts/keys.js';
-import { buildApp } from '../src/app.js';
-import { ManualClock } from '../src/clock.js';
-import { loadConfig } from '../src/config.js';
 import type { Db } from '../src/db/db.js';
 import { refreshVisitRollups } from '../src/reports/rollup.js';
-import { postVisit, setupSite, type TestEnv, testDb } from './helpers.js';
+import { postVisit, setupSite, type TestEnv, testEnv } from './helpers.js';
 
 const paid = 'https://divany.example/?utm_source=yandex&utm_medium=cpc&utm_campaign=c1';
 
-/** The database with every statement and transaction counted. */
-function counted(db: Db) {
-  const n = { statements: 0, transactions: 0 };
-  const wrapped: Db = {
+/** The database with every statement and transaction counted in `n`. */
+function counted(db: Db, n: { statements: number; transactions: number }): Db {
+  return {
     ...db,
     kind: db.kind,
     query: (sql, params) => {
@@ -34,35 +29,15 @@ function counted(db: Db) {
       );
     },
   };
-  return { db: wrapped, n };
 }
 
 describe('statements of a page load', () => {
   let env: TestEnv;
-  let count: ReturnType<typeof counted>['n'];
+  const count = { statements: 0, transactions: 0 };
   let siteKey: string;
 
   beforeAll(async () => {
-    const raw = await testDb();
-    const c = counted(raw);
-    count = c.n;
-    const clock = new ManualClock('2026-11-02T09:00:00Z');
-    const app = await buildApp({ config: loadConfig({}, { logLevel: 'silent' }), db: c.db, clock });
-    const accountId = await createAccount(raw, clock, 'Test account');
-    const { key } = await createApiKey(raw, clock, accountId, 'test');
-    env = {
-      db: raw,
-      app,
-      clock,
-      accountId,
-      key,
-      api: (method, url, body) =>
-        app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload: body as object }),
-      close: async () => {
-        await app.close();
-        await raw.close();
-      },
-    };
+    env = await testEnv(undefined, undefined, {}, (db) => counted(db, count));
     siteKey = (await setupSite(env, { poolSize: 2 })).site.siteKey;
   });
   afterAll(() => env.close());
